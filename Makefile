@@ -1,0 +1,53 @@
+# S7: `make run` serves the site with web, worker and local S3; `make test` runs the suite.
+# Needs only Python 3.11 and Node beforehand.
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+FRONTEND_BUILD := uploads/static/uploads/uploader.js
+
+.PHONY: run test bench venv frontend services chromium migrate clean var
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+frontend: $(STAMP)
+	@if [ -f frontend/package.json ]; then $(MAKE) --no-print-directory $(FRONTEND_BUILD); fi
+
+$(FRONTEND_BUILD): frontend/package.json frontend/package-lock.json $(wildcard frontend/src/*)
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
+	touch $(FRONTEND_BUILD)
+
+var:
+	mkdir -p var/broker/processed var/cache var/s3
+
+migrate: $(STAMP) var
+	$(PY) manage.py migrate --noinput
+
+run: $(STAMP) frontend var migrate
+	@echo "S7 on http://127.0.0.1:8000 (web, worker and S3; Ctrl-C stops all)"
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile.dev
+
+# Postgres and Redis are the machine's; start them when they are down.
+services:
+	@pg_isready -q -h 127.0.0.1 -p 5432 || pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start
+	@redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 || redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no
+	@for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && exit 0; sleep 1; done; echo "Postgres or Redis did not start"; exit 1
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+test: $(STAMP) frontend services chromium
+	$(PY) -m pytest $(ARGS)
+
+bench: $(STAMP) frontend services
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var staticfiles frontend/node_modules

@@ -1,0 +1,20 @@
+"""Gunicorn for Heroku: every request answers well inside the router's 30 s limit."""
+
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+preload_app = True
+# The heartbeat file on a RAM disk: Heroku's /tmp is a real disk and can stall the heartbeat.
+worker_tmp_dir = "/dev/shm"
+# No request may outlive Heroku's 30 s router limit; S7 requests take milliseconds.
+timeout = 20
+# Heroku sends SIGKILL 30 s after SIGTERM: finish in-flight requests well before that.
+graceful_timeout = 20
+keepalive = 5
+max_requests = 2000
+max_requests_jitter = 200
+accesslog = "-"
+forwarded_allow_ips = "*"

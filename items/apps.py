@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class ItemsConfig(AppConfig):
+    name = "items"
+    verbose_name = "Simplici7y"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from items import purposes  # noqa: F401  (registers S7's upload purposes)

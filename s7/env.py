@@ -1,0 +1,62 @@
+"""Tiny helpers that read settings from the environment.
+
+Production (Heroku sets ``DYNO``; ``PRODUCTION=1`` forces it) must name every setting that has
+no safe default: ``required()`` collects the missing ones so start-up fails once, naming them all.
+"""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+PRODUCTION = os.environ.get("PRODUCTION", "1" if "DYNO" in os.environ else "0").lower() in (
+    "1",
+    "true",
+    "yes",
+    "on",
+)
+
+_missing: list[str] = []
+
+
+def env(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.lower() in ("1", "true", "yes", "on")
+
+
+def envint(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}") from None
+
+
+def envlist(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def required(name: str, local_default: str) -> str:
+    """The variable's value; in production a missing one is recorded for ``fail_if_missing``."""
+    value = os.environ.get(name, "")
+    if value:
+        return value
+    if PRODUCTION:
+        _missing.append(name)
+        return ""
+    return local_default
+
+
+def fail_if_missing() -> None:
+    if _missing:
+        names = ", ".join(_missing)
+        raise ImproperlyConfigured(
+            f"Production settings are missing: {names}. Set them with `heroku config:set`."
+        )

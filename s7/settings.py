@@ -1,0 +1,248 @@
+"""S7 settings: 12-factor, read from the environment.
+
+Locally every setting has a default that needs nothing installed (SQLite, a file cache, a
+filesystem Celery broker, SeaweedFS on loopback). In production (Heroku) a missing setting stops
+start-up with a message naming it.
+"""
+
+import ssl
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlparse
+
+import dj_database_url
+
+from s7.env import PRODUCTION, env, envbool, envint, envlist, fail_if_missing, required
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env("S7_VAR_DIR", str(BASE_DIR / "var")))
+
+SECRET_KEY = required("SECRET_KEY", "s7-local-development-key-not-for-production-use-0123456789")
+DEBUG = envbool("DEBUG", default=not PRODUCTION)
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS") or ([] if PRODUCTION else ["127.0.0.1", "localhost"])
+if PRODUCTION and not ALLOWED_HOSTS:
+    required("ALLOWED_HOSTS", "")
+SITE_URL = env("SITE_URL", "" if PRODUCTION else "http://127.0.0.1:8000")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS") or ([SITE_URL] if SITE_URL else [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
+    "django.contrib.humanize",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "storages",
+    "uploads",
+    "items",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "s7.urls"
+WSGI_APPLICATION = "s7.wsgi.application"
+AUTH_USER_MODEL = "items.User"
+LOGIN_URL = "/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database: Postgres through psycopg 3 and Django's own pool; SQLite locally. ---
+DATABASE_URL = required("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL or "sqlite://:memory:")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # With the pool, health checks make Django hand out only connections that answer.
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if envbool("DATABASE_POOL", default=True):
+        # The pool replaces persistent connections, so CONN_MAX_AGE must stay 0.
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["OPTIONS"] = {
+            "pool": {
+                "min_size": envint("DATABASE_POOL_MIN", 1),
+                "max_size": envint("DATABASE_POOL_MAX", 8),
+                "timeout": 10,
+            }
+        }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The local web process and worker write at once: WAL and IMMEDIATE avoid "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: cache and Celery broker. Heroku's rediss:// uses a self-signed certificate. ---
+REDIS_URL = required("REDIS_URL", "")
+_redis_tls = REDIS_URL.startswith("rediss://")
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", "s7"),
+            # A cache that is down must fail fast: progress and throttles then degrade quietly.
+            "OPTIONS": {
+                "socket_connect_timeout": 1,
+                "socket_timeout": 2,
+                **({"ssl_cert_reqs": None} if _redis_tls else {}),
+            },
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+            "KEY_PREFIX": "s7",
+        }
+    }
+
+# --- Celery (the app lives in celery_worker.py). ---
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    if _redis_tls:
+        CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_NONE}
+else:
+    CELERY_BROKER_URL = "filesystem://"
+    _broker_dir = VAR_DIR / "broker"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker_dir),
+        "data_folder_out": str(_broker_dir),
+        "processed_folder": str(_broker_dir / "processed"),
+        "store_processed": False,
+    }
+CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "s7")
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 600)
+CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 660)
+if REDIS_URL:
+    # A task unacknowledged for longer than this is redelivered: keep it above the hard limit.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    "expire-stale-uploads": {
+        "task": "uploads.tasks.expire_stale_uploads",
+        "schedule": timedelta(minutes=envint("UPLOADS_EXPIRE_EVERY_MINUTES", 10)),
+    },
+}
+
+# --- S3: AWS in production, SeaweedFS locally. ---
+AWS_ACCESS_KEY_ID = required("AWS_ACCESS_KEY_ID", "s7local")
+AWS_SECRET_ACCESS_KEY = required("AWS_SECRET_ACCESS_KEY", "s7localsecret")
+AWS_STORAGE_BUCKET_NAME = required("AWS_STORAGE_BUCKET_NAME", "s7-local")
+AWS_S3_REGION_NAME = required("AWS_S3_REGION_NAME", "us-east-1")
+AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL", "" if PRODUCTION else "http://127.0.0.1:8333")
+# SeaweedFS and other local servers want path-style; AWS takes virtual-hosted style.
+AWS_S3_ADDRESSING_STYLE = env("AWS_S3_ADDRESSING_STYLE", "path" if AWS_S3_ENDPOINT_URL else "virtual")
+AWS_S3_SIGNATURE_VERSION = "s3v4"
+AWS_DEFAULT_ACL = None
+AWS_QUERYSTRING_AUTH = True
+AWS_S3_FILE_OVERWRITE = False
+STORAGES = {
+    "default": {"BACKEND": "storages.backends.s3.S3Storage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+# --- The upload engine. ---
+UPLOADS_PART_URL_EXPIRES = envint("UPLOADS_PART_URL_EXPIRES", 600)  # seconds
+UPLOADS_DOWNLOAD_URL_EXPIRES = envint("UPLOADS_DOWNLOAD_URL_EXPIRES", 300)
+UPLOADS_EXPIRE_AFTER = envint("UPLOADS_EXPIRE_AFTER", 24 * 3600)  # an unfinished upload's life
+UPLOADS_MAX_OPEN_PER_USER = envint("UPLOADS_MAX_OPEN_PER_USER", 20)
+UPLOADS_PROGRESS_CACHE = env("UPLOADS_PROGRESS_CACHE", "default")
+UPLOADS_PROGRESS_TTL = envint("UPLOADS_PROGRESS_TTL", 24 * 3600)
+UPLOADS_VERSION_FILE_MAX_SIZE = envint("UPLOADS_VERSION_FILE_MAX_SIZE", 5 * 1024**3)
+UPLOADS_SCREENSHOT_MAX_SIZE = envint("UPLOADS_SCREENSHOT_MAX_SIZE", 20 * 1024**2)
+UPLOADS_CORS_ORIGINS = envlist("UPLOADS_CORS_ORIGINS") or ([SITE_URL] if SITE_URL else [])
+
+# --- REST framework. Token auth first, so an anonymous call answers 401 with a challenge. ---
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 25,
+    "DEFAULT_THROTTLE_RATES": {
+        "upload_create": env("THROTTLE_UPLOAD_CREATE", "60/min"),
+        "upload_sign": env("THROTTLE_UPLOAD_SIGN", "600/min"),
+    },
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "S7 API",
+    "DESCRIPTION": "Simplici7y: items, versions, screenshots and direct-to-S3 uploads.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    "loggers": {"botocore": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+}
+
+if PRODUCTION:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", default=True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    if SITE_URL and urlparse(SITE_URL).scheme != "https":
+        required("SITE_URL (https://…)", "")
+
+fail_if_missing()

@@ -1,0 +1,196 @@
+"""The test session's real services: SeaweedFS (started here), Postgres and Redis (the
+machine's, isolated by run id, see tests/settings.py), and a Celery worker for tests that need
+one. Users: alice owns things, bob is another user, charlie is a stranger."""
+
+import base64
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from uploads import s3
+from uploads._local_s3 import LocalS3, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def local_s3(tmp_path_factory):
+    server = LocalS3(
+        data_dir=tmp_path_factory.mktemp("seaweedfs"),
+        access_key=settings.AWS_ACCESS_KEY_ID,
+        secret_key=settings.AWS_SECRET_ACCESS_KEY,
+        s3_port=free_port(),
+        spread_ports=True,
+    )
+    process = server.start()
+    settings.AWS_S3_ENDPOINT_URL = server.endpoint_url
+    settings.AWS_S3_ADDRESSING_STYLE = "path"
+    call_command("s3_setup", wait=30, stdout=open(os.devnull, "w"))
+    yield server
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+@pytest.fixture(scope="session")
+def celery_worker(local_s3, django_db_setup, django_db_blocker):
+    """A real Celery worker process on this run's queue, against the test database."""
+    from django.db import connection
+
+    log_path = Path(local_s3.data_dir) / "celery.log"
+    database = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "s7.settings",
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
+            f"{connection.settings_dict['NAME']}"
+        ),
+        "AWS_S3_ENDPOINT_URL": settings.AWS_S3_ENDPOINT_URL,
+        "AWS_STORAGE_BUCKET_NAME": settings.AWS_STORAGE_BUCKET_NAME,
+        "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+    }
+    command = [
+        sys.executable, "-m", "celery", "-A", "celery_worker", "worker",
+        "--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--concurrency", "2",
+        "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO",
+    ]  # fmt: skip
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    deadline = time.monotonic() + 60
+    while b"ready." not in log_path.read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the Celery worker did not start:\n{log_path.read_text()}")
+        time.sleep(0.2)
+    process.log_path = log_path
+    yield process
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+# --- People ---------------------------------------------------------------------------------
+
+
+def _user(django_user_model, name):
+    return django_user_model.objects.create_user(name, f"{name}@example.org", f"{name}-password-7")
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return _user(django_user_model, "alice")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return _user(django_user_model, "bob")
+
+
+@pytest.fixture
+def charlie(django_user_model):
+    return _user(django_user_model, "charlie")
+
+
+def _token_client(user):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    return client
+
+
+@pytest.fixture
+def alice_api(alice):
+    return _token_client(alice)
+
+
+@pytest.fixture
+def charlie_api(charlie):
+    return _token_client(charlie)
+
+
+@pytest.fixture
+def anonymous_api():
+    return APIClient()
+
+
+# --- Uploading, as a client would -----------------------------------------------------------
+
+
+def b64_sha256(data: bytes) -> str:
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
+
+
+def b64_md5(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()
+
+
+def part_bytes(upload: dict, data: bytes, part_number: int) -> bytes:
+    start = (part_number - 1) * upload["part_size"]
+    return data[start : start + upload["part_size"]]
+
+
+def sign(api, upload: dict, data: bytes, numbers, *, with_md5=True) -> dict:
+    parts = []
+    for n in numbers:
+        chunk = part_bytes(upload, data, n)
+        part = {"part_number": n, "checksum_sha256": b64_sha256(chunk)}
+        if with_md5:
+            part["content_md5"] = b64_md5(chunk)
+        parts.append(part)
+    response = api.post(f"/api/uploads/{upload['id']}/parts/", {"parts": parts}, format="json")
+    assert response.status_code == 200, response.content
+    return {part["part_number"]: part for part in response.json()["parts"]}
+
+
+def put_part(signed: dict, body: bytes) -> requests.Response:
+    return requests.put(signed["url"], data=body, headers=signed["headers"], timeout=60)
+
+
+def start_upload(api, data: bytes, *, filename="map.zip", purpose="version_file") -> dict:
+    response = api.post(
+        "/api/uploads/",
+        {"filename": filename, "size": len(data), "content_type": "application/zip", "purpose": purpose},
+        format="json",
+    )
+    assert response.status_code == 201, response.content
+    return response.json()
+
+
+def send_all_parts(api, upload: dict, data: bytes) -> None:
+    numbers = range(1, upload["part_count"] + 1)
+    signed = sign(api, upload, data, numbers)
+    for n in numbers:
+        response = put_part(signed[n], part_bytes(upload, data, n))
+        assert response.status_code == 200, response.text
+
+
+def s3_open_upload_ids() -> set[str]:
+    return {item.upload_id for item in s3.list_multipart_uploads()}
+
+
+def wait_for_state(upload_id, states, timeout=60):
+    from uploads.models import Upload
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        upload = Upload.objects.get(pk=upload_id)
+        if upload.state in states:
+            return upload
+        time.sleep(0.1)
+    raise AssertionError(f"upload {upload_id} is still {upload.state} after {timeout} s")

@@ -1,0 +1,55 @@
+import time
+
+from botocore.exceptions import EndpointConnectionError
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from uploads import s3
+
+
+class Command(BaseCommand):
+    help = "Create the bucket with its CORS and lifecycle rules (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--abort-after-days",
+            type=int,
+            default=max(1, -(-settings.UPLOADS_EXPIRE_AFTER // 86400) + 1),
+            help="AbortIncompleteMultipartUpload after this many days (a backstop for the sweep).",
+        )
+
+        parser.add_argument(
+            "--wait",
+            type=float,
+            default=0,
+            help="Seconds to keep retrying while S3 is still starting (local S3).",
+        )
+
+    def handle(self, *args, abort_after_days, wait, **options):
+        origins = settings.UPLOADS_CORS_ORIGINS
+        if not origins:
+            raise CommandError("No CORS origin: set SITE_URL or UPLOADS_CORS_ORIGINS.")
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return self.set_up(origins, abort_after_days)
+            except (CommandError, EndpointConnectionError):
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.5)
+
+    def set_up(self, origins, abort_after_days):
+        try:
+            if not s3.bucket_exists():
+                s3.create_bucket()
+                self.stdout.write(f"created bucket {s3.bucket()}")
+            s3.put_cors(origins)
+            s3.put_abort_lifecycle(abort_after_days)
+        except s3.S3Error as exc:
+            raise CommandError(f"S3 refused the set-up: {exc}") from exc
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"bucket {s3.bucket()} ready: CORS for {', '.join(origins)}; "
+                f"incomplete multipart uploads aborted after {abort_after_days} days"
+            )
+        )

@@ -1,0 +1,372 @@
+"""The S3 gateway: the only module of S7 that talks to S3.
+
+Everything here is a plain function over the settings' bucket. Signing makes no request; every
+other function is one S3 call (or one per page), and callers keep them out of DB transactions.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from django.conf import settings
+
+
+class S3Error(Exception):
+    """S3 refused or failed a call; ``code`` is S3's error code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class S3Part:
+    part_number: int
+    size: int
+    etag: str  # without quotes; for a plain part it is the MD5 of its bytes, in hex
+
+
+@dataclass(frozen=True)
+class SignedPart:
+    part_number: int
+    url: str
+    headers: dict[str, str]
+    size: int
+
+
+@dataclass(frozen=True)
+class OpenMultipartUpload:
+    key: str
+    upload_id: str
+    initiated: object
+
+
+def _settings_key():
+    return (
+        settings.AWS_S3_ENDPOINT_URL,
+        settings.AWS_ACCESS_KEY_ID,
+        settings.AWS_SECRET_ACCESS_KEY,
+        settings.AWS_S3_REGION_NAME,
+        settings.AWS_S3_ADDRESSING_STYLE,
+    )
+
+
+@functools.lru_cache(maxsize=4)
+def _client_for(endpoint_url, access_key, secret_key, region, addressing_style):
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=endpoint_url or None,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        region_name=region,
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": addressing_style},
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=5,
+            read_timeout=20,
+            max_pool_connections=32,
+            # Only send/validate checksums where an operation requires them, so that boto3
+            # does not add CRC32 headers of its own to the calls we make.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
+    )
+
+
+def client():
+    """A boto3 client for the configured S3 (cached; clients are thread-safe)."""
+    return _client_for(*_settings_key())
+
+
+def bucket() -> str:
+    return settings.AWS_STORAGE_BUCKET_NAME
+
+
+def _error(exc: ClientError) -> S3Error:
+    error = exc.response.get("Error", {})
+    return S3Error(error.get("Code", "Unknown"), error.get("Message", str(exc)))
+
+
+# --- Multipart uploads ---------------------------------------------------------------------
+
+
+def create_multipart_upload(*, key: str, content_type: str, filename: str) -> str:
+    try:
+        response = client().create_multipart_upload(
+            Bucket=bucket(),
+            Key=key,
+            ContentType=content_type,
+            ContentDisposition=attachment_disposition(filename),
+            ChecksumAlgorithm="SHA256",
+        )
+    except ClientError as exc:
+        raise _error(exc) from exc
+    return response["UploadId"]
+
+
+def sign_part(
+    *,
+    key: str,
+    upload_id: str,
+    part_number: int,
+    size: int,
+    checksum_sha256: str,
+    content_md5: str = "",
+    expires_in: int | None = None,
+) -> SignedPart:
+    """A presigned UploadPart URL that S3 honours only for exactly these bytes.
+
+    Content-Length and x-amz-checksum-sha256 (and Content-MD5 when given) are signed headers:
+    a body of another length or content fails the signature or the checksum at S3.
+    """
+    params = {
+        "Bucket": bucket(),
+        "Key": key,
+        "UploadId": upload_id,
+        "PartNumber": part_number,
+        "ContentLength": size,
+        "ChecksumSHA256": checksum_sha256,
+    }
+    headers = {"x-amz-checksum-sha256": checksum_sha256}
+    if content_md5:
+        params["ContentMD5"] = content_md5
+        headers["Content-MD5"] = content_md5
+    url = client().generate_presigned_url(
+        "upload_part",
+        Params=params,
+        ExpiresIn=expires_in or settings.UPLOADS_PART_URL_EXPIRES,
+    )
+    return SignedPart(part_number=part_number, url=url, headers=headers, size=size)
+
+
+def list_parts(*, key: str, upload_id: str) -> list[S3Part]:
+    """Every part S3 holds for the upload, following all pages."""
+    parts: list[S3Part] = []
+    marker = 0
+    while True:
+        try:
+            response = client().list_parts(
+                Bucket=bucket(), Key=key, UploadId=upload_id, PartNumberMarker=marker, MaxParts=1000
+            )
+        except ClientError as exc:
+            raise _error(exc) from exc
+        for part in response.get("Parts", []):
+            parts.append(
+                S3Part(
+                    part_number=part["PartNumber"],
+                    size=part["Size"],
+                    etag=part["ETag"].strip('"'),
+                )
+            )
+        if not response.get("IsTruncated"):
+            return parts
+        marker = response["NextPartNumberMarker"]
+
+
+def complete_multipart_upload(*, key: str, upload_id: str, parts: list[dict]) -> dict:
+    """``parts``: ``{"PartNumber", "ETag", "ChecksumSHA256"}`` in part order."""
+    try:
+        response = client().complete_multipart_upload(
+            Bucket=bucket(), Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+        )
+    except ClientError as exc:
+        raise _error(exc) from exc
+    # S3 may answer 200 and put the error in the body; botocore turns that into a ClientError,
+    # but an answer with neither ETag nor error is still not a completed object.
+    if "ETag" not in response:
+        raise S3Error("IncompleteResponse", "CompleteMultipartUpload answered without an ETag")
+    return response
+
+
+def abort_multipart_upload(*, key: str, upload_id: str) -> None:
+    """Abort; an upload S3 no longer knows counts as aborted."""
+    try:
+        client().abort_multipart_upload(Bucket=bucket(), Key=key, UploadId=upload_id)
+    except ClientError as exc:
+        error = _error(exc)
+        if error.code not in ("NoSuchUpload", "404"):
+            raise error from exc
+
+
+def list_multipart_uploads(prefix: str = "") -> list[OpenMultipartUpload]:
+    uploads: list[OpenMultipartUpload] = []
+    kwargs = {"Bucket": bucket(), "Prefix": prefix}
+    while True:
+        try:
+            response = client().list_multipart_uploads(**kwargs)
+        except ClientError as exc:
+            raise _error(exc) from exc
+        for item in response.get("Uploads", []):
+            uploads.append(OpenMultipartUpload(item["Key"], item["UploadId"], item.get("Initiated")))
+        if not response.get("IsTruncated"):
+            return uploads
+        kwargs["KeyMarker"] = response.get("NextKeyMarker", "")
+        kwargs["UploadIdMarker"] = response.get("NextUploadIdMarker", "")
+
+
+# --- Objects -------------------------------------------------------------------------------
+
+
+def head_object(key: str) -> dict | None:
+    """The object's metadata, or None when there is no such object."""
+    try:
+        return client().head_object(Bucket=bucket(), Key=key)
+    except ClientError as exc:
+        error = _error(exc)
+        if error.code in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise error from exc
+
+
+def delete_object(key: str) -> None:
+    try:
+        client().delete_object(Bucket=bucket(), Key=key)
+    except ClientError as exc:
+        raise _error(exc) from exc
+
+
+def put_object(*, key: str, body: bytes, content_type: str) -> None:
+    try:
+        client().put_object(Bucket=bucket(), Key=key, Body=body, ContentType=content_type)
+    except ClientError as exc:
+        raise _error(exc) from exc
+
+
+def read_range(key: str, start: int, end: int) -> bytes:
+    """Bytes ``start``..``end`` inclusive."""
+    try:
+        response = client().get_object(Bucket=bucket(), Key=key, Range=f"bytes={start}-{end}")
+        return response["Body"].read()
+    except ClientError as exc:
+        raise _error(exc) from exc
+
+
+def sha256_of_object(key: str, size: int, *, chunk: int = 8 * 1024 * 1024, on_progress=None) -> str:
+    """Hex SHA-256 of the object, streamed in ranged reads so memory stays at one chunk."""
+    digest = hashlib.sha256()
+    for start in range(0, size, chunk):
+        digest.update(read_range(key, start, min(start + chunk, size) - 1))
+        if on_progress:
+            on_progress(min(start + chunk, size))
+    return digest.hexdigest()
+
+
+def attachment_disposition(filename: str) -> str:
+    """``attachment`` with the filename, RFC 6266/5987 style for non-ASCII names."""
+    ascii_name = filename.encode("ascii", "ignore").decode().replace('"', "").replace("\\", "")
+    ascii_name = "".join(ch for ch in ascii_name if 32 <= ord(ch) < 127) or "download"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def presigned_get(*, key: str, filename: str, expires_in: int | None = None) -> str:
+    """A short-lived download URL whose response is an attachment that is never sniffed."""
+    return client().generate_presigned_url(
+        "get_object",
+        Params={
+            "Bucket": bucket(),
+            "Key": key,
+            "ResponseContentDisposition": attachment_disposition(filename),
+        },
+        ExpiresIn=expires_in or settings.UPLOADS_DOWNLOAD_URL_EXPIRES,
+    )
+
+
+# --- Bucket set-up and diagnosis -----------------------------------------------------------
+
+
+def bucket_exists() -> bool:
+    try:
+        client().head_bucket(Bucket=bucket())
+        return True
+    except ClientError as exc:
+        if _error(exc).code in ("404", "NoSuchBucket", "NotFound"):
+            return False
+        raise _error(exc) from exc
+
+
+def create_bucket() -> None:
+    kwargs = {"Bucket": bucket()}
+    region = settings.AWS_S3_REGION_NAME
+    if region and region != "us-east-1" and not settings.AWS_S3_ENDPOINT_URL:
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    try:
+        client().create_bucket(**kwargs)
+    except ClientError as exc:
+        if _error(exc).code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise _error(exc) from exc
+
+
+def cors_rules(origins: list[str]) -> list[dict]:
+    return [
+        {
+            "AllowedOrigins": origins,
+            "AllowedMethods": ["PUT", "GET", "HEAD"],
+            "AllowedHeaders": ["*"],
+            "ExposeHeaders": ["ETag", "x-amz-checksum-sha256"],
+            "MaxAgeSeconds": 3600,
+        }
+    ]
+
+
+def put_cors(origins: list[str]) -> None:
+    try:
+        client().put_bucket_cors(
+            Bucket=bucket(), CORSConfiguration={"CORSRules": cors_rules(origins)}
+        )
+    except ClientError as exc:
+        raise _error(exc) from exc
+
+
+def get_cors() -> list[dict]:
+    try:
+        return client().get_bucket_cors(Bucket=bucket()).get("CORSRules", [])
+    except ClientError as exc:
+        if _error(exc).code in ("NoSuchCORSConfiguration", "404"):
+            return []
+        raise _error(exc) from exc
+
+
+def delete_cors() -> None:
+    try:
+        client().delete_bucket_cors(Bucket=bucket())
+    except ClientError as exc:
+        raise _error(exc) from exc
+
+
+ABORT_RULE_ID = "s7-abort-incomplete-multipart-uploads"
+
+
+def put_abort_lifecycle(days: int) -> None:
+    try:
+        client().put_bucket_lifecycle_configuration(
+            Bucket=bucket(),
+            LifecycleConfiguration={
+                "Rules": [
+                    {
+                        "ID": ABORT_RULE_ID,
+                        "Status": "Enabled",
+                        "Filter": {"Prefix": ""},
+                        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": days},
+                    }
+                ]
+            },
+        )
+    except ClientError as exc:
+        raise _error(exc) from exc
+
+
+def get_lifecycle_rules() -> list[dict]:
+    try:
+        return client().get_bucket_lifecycle_configuration(Bucket=bucket()).get("Rules", [])
+    except ClientError as exc:
+        if _error(exc).code in ("NoSuchLifecycleConfiguration", "404"):
+            return []
+        raise _error(exc) from exc
