@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from uploads import services
+from uploads import processing, services
 from uploads.models import Upload
 
 
@@ -11,7 +11,7 @@ def process_upload(upload_id: str) -> str:
     upload = Upload.objects.filter(pk=upload_id).first()
     if upload is None:
         return "gone"
-    return services.upload_process(upload=upload).state
+    return processing.upload_process(upload=upload).state
 
 
 @shared_task
