@@ -7,5 +7,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/uploads/", include("uploads.urls")),
+    path("uploads/", include("uploads.page_urls")),
     path("", include("items.urls")),
 ]

@@ -60,10 +60,22 @@ class UploadField(forms.Field):
 
 
 class UploadFormMixin:
-    """Pass ``user=request.user`` to the form; every UploadField then checks ownership."""
+    """Pass ``user=request.user`` to the form; every UploadField then checks ownership.
+
+    Fields added after ``__init__`` (forms that build their fields) get the user when the form
+    is cleaned.
+    """
 
     def __init__(self, *args, user=None, **kwargs):
+        self.user = user
         super().__init__(*args, **kwargs)
+        self._give_upload_fields_the_user()
+
+    def full_clean(self):
+        self._give_upload_fields_the_user()
+        super().full_clean()
+
+    def _give_upload_fields_the_user(self):
         for field in self.fields.values():
             if isinstance(field, UploadField):
-                field.user = user
+                field.user = self.user

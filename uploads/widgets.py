@@ -1,17 +1,37 @@
+import uuid
+
 from django import forms
+from django.urls import reverse
+
+# The uploader puts an upload's id where this one stands in the thumbnail URL.
+PLACEHOLDER_ID = uuid.UUID(int=0)
 
 
 class UploadWidget(forms.TextInput):
     """A hidden input holding the upload id, plus the uploader that fills it in.
 
-    The browser uploader (frontend/) finds ``data-s7-upload`` inputs and mounts itself beside
-    them; without JavaScript the field stays a plain input for an upload id.
+    The browser uploader (frontend/, built into static/uploads/) finds ``data-s7-upload`` inputs
+    and mounts itself beside them; without JavaScript the field stays a plain input for an
+    upload id. Pages render ``{{ form.media }}`` to load it.
     """
 
     input_type = "hidden"
     purpose = ""
 
+    class Media:
+        css = {"all": ["uploads/uploader.css"]}
+        js = ["uploads/uploader.js"]
+
     def get_context(self, name, value, attrs):
         context = super().get_context(name, value, attrs)
-        context["widget"]["attrs"].update({"data-s7-upload": "", "data-purpose": self.purpose})
+        context["widget"]["attrs"].update(
+            {
+                "data-s7-upload": "",
+                "data-purpose": self.purpose,
+                "data-api": reverse("uploads:uploads"),
+                "data-thumb-url": reverse(
+                    "upload-pages:rendition", kwargs={"pk": PLACEHOLDER_ID, "name": "thumb"}
+                ),
+            }
+        )
         return context
