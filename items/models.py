@@ -1,5 +1,204 @@
+"""Simplici7y's domain: people publish items (maps, scenarios, plugins…) in versions, with
+screenshots, and others download and review them.
+
+Counts (an item's downloads, reviews and screenshots; a user's items and reviews; a tag's items)
+are columns kept up to date by ``items.services``, so that lists sort on them without joins.
+"""
+
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+
+from uploads import s3
+
+# Paths under /items/ that are pages, not items.
+RESERVED_PERMALINKS = frozenset({"new", "list", "search"})
 
 
 class User(AbstractUser):
     """Simplici7y's user; custom from the first migration so it never has to be swapped."""
+
+    items_count = models.PositiveIntegerField(default=0)
+    reviews_count = models.PositiveIntegerField(default=0)
+
+    def get_absolute_url(self):
+        return reverse("user", args=[self.username])
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=50, unique=True)
+    permalink = models.SlugField(max_length=60, unique=True)
+    items_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("tag", args=[self.permalink])
+
+
+class Item(models.Model):
+    name = models.CharField(max_length=120)
+    byline = models.CharField(max_length=200, blank=True, help_text="One line under the name.")
+    topnote = models.CharField(
+        max_length=300, blank=True, help_text="A short note shown above the description."
+    )
+    body = models.TextField(blank=True, help_text="Markdown.")
+    tc = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tc_items",
+        verbose_name="total conversion",
+        help_text="The scenario this item is made for, if any.",
+    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="items")
+    permalink = models.SlugField(max_length=100, unique=True)
+    tags = models.ManyToManyField(Tag, blank=True, related_name="items")
+
+    downloads_count = models.PositiveIntegerField(default=0)
+    reviews_count = models.PositiveIntegerField(default=0)
+    screenshots_count = models.PositiveIntegerField(default=0)
+    rating_average = models.FloatField(default=0)
+    rating_weighted = models.FloatField(default=0)
+    version_created_at = models.DateTimeField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-version_created_at", "-created_at"]
+        indexes = [
+            models.Index(fields=["-version_created_at"]),
+            models.Index(fields=["-downloads_count"]),
+            models.Index(fields=["-rating_weighted"]),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("item", args=[self.permalink])
+
+    def editable_by(self, user) -> bool:
+        return user.is_authenticated and (user.pk == self.owner_id or user.is_staff)
+
+    @property
+    def newest_version(self):
+        return self.versions.order_by("-created_at", "-pk").first()
+
+    @property
+    def cover(self):
+        """The first screenshot, shown in lists."""
+        return self.screenshots.select_related("upload").first()
+
+
+class Version(models.Model):
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="versions")
+    name = models.CharField(max_length=60, help_text="For example 1.0 or 2024-05-01.")
+    notes = models.TextField(blank=True, help_text="Markdown: what changed.")
+    # A version is either a file the site serves or a link elsewhere, never both.
+    file = models.OneToOneField(
+        "uploads.Upload", null=True, blank=True, on_delete=models.PROTECT, related_name="version"
+    )
+    link = models.URLField(max_length=500, blank=True)
+    downloads_count = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(file__isnull=False) & Q(link=""))
+                | (Q(file__isnull=True) & ~Q(link="")),
+                name="version_has_a_file_or_a_link",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.item} {self.name}"
+
+    def get_absolute_url(self):
+        return f"{self.item.get_absolute_url()}#version-{self.pk}"
+
+    def download_url(self):
+        return reverse("download", args=[self.item.permalink]) + f"?version={self.pk}"
+
+    @property
+    def is_ready(self) -> bool:
+        return bool(self.link) or (self.file is not None and self.file.state == "ready")
+
+
+class Review(models.Model):
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="reviews")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews")
+    title = models.CharField(max_length=120)
+    body = models.TextField(blank=True, help_text="Markdown.")
+    rating = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "user"], name="one_review_per_user_per_version"),
+            models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="rating_is_1_to_5"),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return f"{self.version.item.get_absolute_url()}#review-{self.pk}"
+
+
+class Screenshot(models.Model):
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="screenshots")
+    title = models.CharField(max_length=120, blank=True)
+    order = models.PositiveIntegerField(default=0)
+    upload = models.OneToOneField("uploads.Upload", on_delete=models.PROTECT, related_name="screenshot")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["order", "pk"]
+
+    def __str__(self):
+        return self.title or self.upload.filename
+
+    def rendition(self, name: str) -> dict | None:
+        """``{"key", "width", "height", "url"}`` once the worker has made it, else None."""
+        if self.upload.state != "ready":
+            return None
+        found = (self.upload.result or {}).get("renditions", {}).get(name)
+        if not found or not found.get("key"):
+            return None
+        return {**found, "url": s3.presigned_inline_get(found["key"])}
+
+    @cached_property
+    def thumb(self):
+        return self.rendition("thumb")
+
+    @cached_property
+    def content(self):
+        return self.rendition("content")
+
+
+class Download(models.Model):
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="downloads")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="downloads"
+    )
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"{self.version} at {self.created_at:%Y-%m-%d %H:%M}"

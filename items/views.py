@@ -1,5 +1,334 @@
-from django.http import HttpResponse
+"""The site's pages. Views parse input, check who may act, call a service and render."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from items import selectors, services
+from items.forms import ItemForm, ReviewForm, ScreenshotsForm, SettingsForm, SignupForm, VersionForm
+from items.models import Item, Review, Tag, User, Version
+from uploads import s3
+
+
+def _page(request, queryset, per_page=None):
+    paginator = Paginator(queryset, per_page or settings.ITEMS_PER_PAGE)
+    return paginator.get_page(request.GET.get("page"))
+
+
+def _editable_item(request, permalink) -> Item:
+    item = get_object_or_404(Item, permalink=permalink)
+    if not item.editable_by(request.user):
+        raise PermissionDenied("Only the item's owner can change it.")
+    return item
+
+
+# --- Browsing ------------------------------------------------------------------------------
 
 
 def home(request):
-    return HttpResponse("S7")
+    items = selectors.items_list()
+    return render(
+        request,
+        "items/home.html",
+        {
+            "newest": items.order_by(*selectors.SORTS["new"])[:8],
+            "popular": items.order_by(*selectors.SORTS["downloads"])[:8],
+            "top_rated": items.filter(reviews_count__gt=0).order_by(*selectors.SORTS["rating"])[:5],
+            "reviews": selectors.reviews_list()[:5],
+            "tags": Tag.objects.filter(items_count__gt=0).order_by("-items_count", "name")[:20],
+        },
+    )
+
+
+def item_list(request):
+    q = request.GET.get("q", "").strip()
+    tag = request.GET.get("tag", "").strip()
+    tc = request.GET.get("tc", "").strip()
+    sort = request.GET.get("sort", "new")
+    if sort not in selectors.SORTS:
+        sort = "new"
+    items = selectors.items_list(q=q, tag=tag, tc=tc, sort=sort)
+    return render(
+        request,
+        "items/item_list.html",
+        {
+            "page": _page(request, items),
+            "q": q,
+            "tag": Tag.objects.filter(permalink=tag).first() if tag else None,
+            "tc": Item.objects.filter(permalink=tc).first() if tc else None,
+            "sort": sort,
+            "sorts": [("new", "Newest"), ("downloads", "Most downloaded"), ("rating", "Best rated")],
+            "title": f"Search: {q}" if q else "All items",
+        },
+    )
+
+
+def items_moved(request):
+    """The old /items/ list lives at /search/ now; its query string still applies."""
+    target = reverse("item_list")
+    if request.GET:
+        target += "?" + request.GET.urlencode()
+    return redirect(target, permanent=True)
+
+
+def item_detail(request, permalink):
+    item = get_object_or_404(Item.objects.select_related("owner", "tc"), permalink=permalink)
+    versions = list(item.versions.select_related("file"))
+    reviews = list(
+        Review.objects.filter(version__item=item).select_related("user", "version").order_by("-created_at")
+    )
+    screenshots = list(item.screenshots.select_related("upload"))
+    can_review = (
+        request.user.is_authenticated
+        and request.user.pk != item.owner_id
+        and versions
+        and not any(r.user_id == request.user.pk for r in reviews if r.version_id == versions[0].pk)
+    )
+    return render(
+        request,
+        "items/item_detail.html",
+        {
+            "item": item,
+            "versions": versions,
+            "newest": versions[0] if versions else None,
+            "reviews": reviews,
+            "screenshots": screenshots,
+            "tags": item.tags.all(),
+            "tc_items": item.tc_items.order_by("name")[:50],
+            "can_edit": item.editable_by(request.user),
+            "review_form": ReviewForm(item=item) if can_review else None,
+        },
+    )
+
+
+def scenario(request, permalink):
+    item = get_object_or_404(Item, permalink=permalink)
+    items = selectors.items_list(tc=item.permalink, sort=request.GET.get("sort", "new"))
+    return render(request, "items/scenario.html", {"item": item, "page": _page(request, items)})
+
+
+def tag_detail(request, name):
+    tag = Tag.objects.filter(permalink=name).first()
+    if tag is None:
+        # Old links name the tag itself ("/tags/Net Map/"); send them to its permalink.
+        tag = get_object_or_404(Tag, name__iexact=name)
+        return redirect(tag, permanent=True)
+    sort = request.GET.get("sort", "new")
+    items = selectors.items_list(tag=tag.permalink, sort=sort if sort in selectors.SORTS else "new")
+    return render(request, "items/tag.html", {"tag": tag, "page": _page(request, items), "sort": sort})
+
+
+def user_list(request):
+    users = User.objects.filter(is_active=True, items_count__gt=0).order_by("-items_count", "username")
+    return render(request, "items/user_list.html", {"page": _page(request, users, 50)})
+
+
+def user_detail(request, username):
+    person = get_object_or_404(User, username=username, is_active=True)
+    items = selectors.items_list().filter(owner=person)
+    reviews = selectors.reviews_list().filter(user=person)[:50]
+    return render(
+        request, "items/user_detail.html", {"person": person, "page": _page(request, items), "reviews": reviews}
+    )
+
+
+def review_list(request):
+    return render(request, "items/review_list.html", {"page": _page(request, selectors.reviews_list())})
+
+
+# --- Accounts ------------------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request):
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignupForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome to Simplici7y, {user.username}.")
+        return redirect("home")
+    return render(request, "items/account/signup.html", {"form": form})
+
+
+@require_http_methods(["GET", "POST"])
+def logout_view(request):
+    """GET asks (old links pointed here); POST logs out, so a stray link cannot."""
+    if request.method == "POST":
+        logout(request)
+        messages.info(request, "You are logged out.")
+        return redirect("home")
+    return render(request, "items/account/logout_confirm.html")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_settings(request):
+    form = SettingsForm(request.POST or None, instance=request.user)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your settings are saved.")
+        return redirect("settings")
+    return render(request, "items/account/settings.html", {"form": form})
+
+
+# --- Items ---------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def item_new(request):
+    form = ItemForm(request.POST or None, instance=Item(owner=request.user))
+    if request.method == "POST" and form.is_valid():
+        item = services.item_save(item=form.save(commit=False), tag_names=form.cleaned_data["tags"])
+        messages.success(request, "Your item is published. Now add a version.")
+        return redirect("version_new", permalink=item.permalink)
+    return render(request, "items/item_form.html", {"form": form, "item": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def item_edit(request, permalink):
+    item = _editable_item(request, permalink)
+    form = ItemForm(request.POST or None, instance=item)
+    if request.method == "POST" and form.is_valid():
+        item = services.item_save(item=form.save(commit=False), tag_names=form.cleaned_data["tags"])
+        messages.success(request, "Saved.")
+        return redirect(item)
+    return render(request, "items/item_form.html", {"form": form, "item": item})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def item_delete(request, permalink):
+    item = _editable_item(request, permalink)
+    if request.method == "POST":
+        services.item_delete(item=item)
+        messages.info(request, f"“{item.name}” is deleted.")
+        return redirect("user", username=request.user.username)
+    return render(request, "items/item_delete.html", {"item": item})
+
+
+# --- Versions ------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def version_new(request, permalink):
+    item = _editable_item(request, permalink)
+    form = VersionForm(request.POST or None, instance=Version(item=item), user=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.version_save(version=form.save(commit=False))
+        messages.success(request, "The new version is up.")
+        return redirect(item)
+    return render(request, "items/version_form.html", {"form": form, "item": item, "version": None})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def version_edit(request, permalink, version_id):
+    item = _editable_item(request, permalink)
+    version = get_object_or_404(Version, item=item, pk=version_id)
+    # The file's owner, not the moderator, is who uploaded it; staff keep the same file.
+    form = VersionForm(request.POST or None, instance=version, user=version.file.owner if version.file else request.user)
+    if request.method == "POST" and form.is_valid():
+        services.version_save(version=form.save(commit=False))
+        messages.success(request, "Saved.")
+        return redirect(item)
+    return render(request, "items/version_form.html", {"form": form, "item": item, "version": version})
+
+
+# --- Screenshots ---------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def screenshots(request, permalink):
+    """Add several screenshots at once, and reorder, retitle or delete the existing ones."""
+    item = _editable_item(request, permalink)
+    add_form = ScreenshotsForm(user=request.user)
+    if request.method == "POST" and request.POST.get("action") == "arrange":
+        orders, titles, delete = {}, {}, set()
+        for shot in item.screenshots.all():
+            order = request.POST.get(f"order_{shot.pk}", "")
+            if order.strip().isdigit():
+                orders[shot.pk] = min(int(order), 10_000)
+            titles[shot.pk] = request.POST.get(f"title_{shot.pk}", shot.title)[:120]
+            if request.POST.get(f"delete_{shot.pk}"):
+                delete.add(shot.pk)
+        services.screenshots_arrange(item=item, orders=orders, titles=titles, delete=delete)
+        messages.success(request, "Screenshots saved.")
+        return redirect("screenshot_new", permalink=item.permalink)
+    if request.method == "POST":
+        add_form = ScreenshotsForm(request.POST, user=request.user)
+        if add_form.is_valid():
+            made = services.screenshots_add(item=item, uploads_and_titles=add_form.uploads_and_titles())
+            messages.success(request, f"{len(made)} screenshot{'s' if len(made) != 1 else ''} added.")
+            return redirect("screenshot_new", permalink=item.permalink)
+    return render(
+        request,
+        "items/screenshots.html",
+        {"item": item, "form": add_form, "screenshots": item.screenshots.select_related("upload")},
+    )
+
+
+# --- Reviews -------------------------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_new(request, permalink):
+    item = get_object_or_404(Item, permalink=permalink)
+    if item.owner_id == request.user.pk:
+        raise PermissionDenied("You cannot review your own item.")
+    if not item.versions.exists():
+        messages.info(request, "This item has no version to review yet.")
+        return redirect(item)
+    form = ReviewForm(request.POST or None, item=item)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.review_create(
+                version=data["version"], user=request.user, title=data["title"], body=data["body"], rating=data["rating"]
+            )
+        except services.NotAllowed as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Thank you for your review.")
+            return redirect(item)
+    return render(request, "items/review_form.html", {"form": form, "item": item})
+
+
+# --- Downloads -----------------------------------------------------------------------------
+
+
+@never_cache
+def download(request, permalink):
+    """Count a download and send the browser to the file (a presigned S3 URL) or the link."""
+    item = get_object_or_404(Item, permalink=permalink)
+    versions = Version.objects.filter(item=item).select_related("file")
+    version_id = request.GET.get("version")
+    if version_id:
+        if not version_id.isdigit():
+            raise Http404
+        version = get_object_or_404(versions, pk=int(version_id))
+    else:
+        version = versions.order_by("-created_at", "-pk").first()
+        if version is None:
+            raise Http404("This item has no version yet.")
+    if not version.is_ready:
+        messages.info(request, "This file is still being processed; try again in a minute.")
+        return redirect(item)
+    services.download_record(version=version, user=request.user)
+    if version.link:
+        return redirect(version.link)
+    return redirect(s3.presigned_get(key=version.file.key, filename=version.file.filename))

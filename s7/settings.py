@@ -180,6 +180,8 @@ STORAGES = {
 # --- The upload engine. ---
 UPLOADS_PART_URL_EXPIRES = envint("UPLOADS_PART_URL_EXPIRES", 600)  # seconds
 UPLOADS_DOWNLOAD_URL_EXPIRES = envint("UPLOADS_DOWNLOAD_URL_EXPIRES", 300)
+# Images in pages: long enough that a page left open still shows them.
+UPLOADS_INLINE_URL_EXPIRES = envint("UPLOADS_INLINE_URL_EXPIRES", 6 * 3600)
 UPLOADS_EXPIRE_AFTER = envint("UPLOADS_EXPIRE_AFTER", 24 * 3600)  # an unfinished upload's life
 UPLOADS_MAX_OPEN_PER_USER = envint("UPLOADS_MAX_OPEN_PER_USER", 20)
 UPLOADS_PROGRESS_CACHE = env("UPLOADS_PROGRESS_CACHE", "default")
@@ -220,6 +222,15 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+
+# --- The site (items). Sign-up asks for this phrase, as the old site did against spam bots. ---
+SIGNUP_PASSPHRASE = required("SIGNUP_PASSPHRASE", "pfhor")
+# The weighted rating treats every item as if it also had this many reviews of PRIOR stars.
+ITEMS_RATING_PRIOR_COUNT = envint("ITEMS_RATING_PRIOR_COUNT", 5)
+ITEMS_RATING_PRIOR = 3.0
+ITEMS_PER_PAGE = envint("ITEMS_PER_PAGE", 20)
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Simplici7y <noreply@simplici7y.com>")
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

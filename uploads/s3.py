@@ -267,15 +267,32 @@ def attachment_disposition(filename: str) -> str:
 
 
 def presigned_get(*, key: str, filename: str, expires_in: int | None = None) -> str:
-    """A short-lived download URL whose response is an attachment that is never sniffed."""
+    """A short-lived download URL whose response is an attachment of an opaque type.
+
+    Neither AWS nor SeaweedFS lets a presigned GET add X-Content-Type-Options (only the
+    response-content-* family can be overridden), so the URL pins what it can: an attachment,
+    served as application/octet-stream (SeaweedFS otherwise guesses a type from the key's
+    extension), which browsers save and never render. A CDN in front of the bucket (CloudFront's
+    security-headers policy) is where nosniff itself can be added.
+    """
     return client().generate_presigned_url(
         "get_object",
         Params={
             "Bucket": bucket(),
             "Key": key,
             "ResponseContentDisposition": attachment_disposition(filename),
+            "ResponseContentType": "application/octet-stream",
         },
         ExpiresIn=expires_in or settings.UPLOADS_DOWNLOAD_URL_EXPIRES,
+    )
+
+
+def presigned_inline_get(key: str, expires_in: int | None = None, content_type: str = "image/jpeg") -> str:
+    """A URL for showing an object in a page (an image rendition), with its type pinned."""
+    return client().generate_presigned_url(
+        "get_object",
+        Params={"Bucket": bucket(), "Key": key, "ResponseContentType": content_type},
+        ExpiresIn=expires_in or settings.UPLOADS_INLINE_URL_EXPIRES,
     )
 
 

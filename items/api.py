@@ -1,0 +1,140 @@
+"""The site's read-only REST API: items, versions, downloads, reviews, screenshots and tags.
+
+Public like the pages it mirrors, so each viewset overrides the project's default of
+IsAuthenticated (which the upload API keeps).
+"""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers, viewsets
+from rest_framework.permissions import AllowAny
+
+from items.models import Download, Item, Review, Screenshot, Tag, Version
+
+
+class TagSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Tag
+        fields = ["id", "name", "permalink", "items_count"]
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    owner = serializers.CharField(source="owner.username", read_only=True)
+    tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="permalink")
+    tc = serializers.SlugRelatedField(read_only=True, slug_field="permalink")
+    url = serializers.URLField(source="get_absolute_url", read_only=True)
+
+    class Meta:
+        model = Item
+        fields = [
+            "id", "permalink", "name", "byline", "topnote", "body", "tc", "owner", "tags", "url",
+            "downloads_count", "reviews_count", "screenshots_count", "rating_average",
+            "rating_weighted", "version_created_at", "created_at", "updated_at",
+        ]  # fmt: skip
+
+
+class VersionSerializer(serializers.ModelSerializer):
+    item = serializers.SlugRelatedField(read_only=True, slug_field="permalink")
+    filename = serializers.SerializerMethodField()
+    size = serializers.SerializerMethodField()
+    sha256 = serializers.SerializerMethodField()
+    ready = serializers.BooleanField(source="is_ready", read_only=True)
+    download_url = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Version
+        fields = [
+            "id", "item", "name", "notes", "link", "filename", "size", "sha256", "ready",
+            "download_url", "downloads_count", "created_at",
+        ]  # fmt: skip
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_filename(self, version):
+        return version.file.filename if version.file else None
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_size(self, version):
+        return version.file.size if version.file else None
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_sha256(self, version):
+        return (version.file.sha256 or None) if version.file else None
+
+
+class DownloadSerializer(serializers.ModelSerializer):
+    item = serializers.CharField(source="version.item.permalink", read_only=True)
+
+    class Meta:
+        model = Download
+        # Who downloaded is not published.
+        fields = ["id", "version", "item", "created_at"]
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    user = serializers.CharField(source="user.username", read_only=True)
+    item = serializers.CharField(source="version.item.permalink", read_only=True)
+
+    class Meta:
+        model = Review
+        fields = ["id", "item", "version", "user", "title", "body", "rating", "created_at"]
+
+
+class RenditionSerializer(serializers.Serializer):
+    url = serializers.URLField()
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+
+
+class ScreenshotSerializer(serializers.ModelSerializer):
+    item = serializers.SlugRelatedField(read_only=True, slug_field="permalink")
+    thumb = serializers.SerializerMethodField()
+    content = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Screenshot
+        fields = ["id", "item", "title", "order", "thumb", "content", "created_at"]
+
+    @extend_schema_field(RenditionSerializer(allow_null=True))
+    def get_thumb(self, shot):
+        return _rendition(shot.thumb)
+
+    @extend_schema_field(RenditionSerializer(allow_null=True))
+    def get_content(self, shot):
+        return _rendition(shot.content)
+
+
+def _rendition(found):
+    return {key: found[key] for key in ("url", "width", "height")} if found else None
+
+
+class PublicReadOnly(viewsets.ReadOnlyModelViewSet):
+    permission_classes = [AllowAny]
+
+
+class ItemViewSet(PublicReadOnly):
+    queryset = Item.objects.select_related("owner", "tc").prefetch_related("tags").order_by("-pk")
+    serializer_class = ItemSerializer
+
+
+class VersionViewSet(PublicReadOnly):
+    queryset = Version.objects.select_related("item", "file").order_by("-pk")
+    serializer_class = VersionSerializer
+
+
+class DownloadViewSet(PublicReadOnly):
+    queryset = Download.objects.select_related("version__item").order_by("-pk")
+    serializer_class = DownloadSerializer
+
+
+class ReviewViewSet(PublicReadOnly):
+    queryset = Review.objects.select_related("user", "version__item").order_by("-pk")
+    serializer_class = ReviewSerializer
+
+
+class ScreenshotViewSet(PublicReadOnly):
+    queryset = Screenshot.objects.select_related("item", "upload").order_by("item_id", "order", "pk")
+    serializer_class = ScreenshotSerializer
+
+
+class TagViewSet(PublicReadOnly):
+    queryset = Tag.objects.order_by("name")
+    serializer_class = TagSerializer

@@ -1,0 +1,46 @@
+from django.contrib.syndication.views import Feed
+
+from items.markup import render_markdown
+from items.models import Item, Review
+
+
+class ItemsFeed(Feed):
+    title = "Simplici7y: new and updated items"
+    link = "/"
+    description = "Maps, scenarios, plugins and physics for Aleph One, newest first."
+
+    def items(self):
+        return Item.objects.select_related("owner").order_by("-version_created_at", "-created_at")[:30]
+
+    def item_title(self, item):
+        return item.name
+
+    def item_description(self, item):
+        return render_markdown(f"*{item.byline}*\n\n{item.body}" if item.byline else item.body)
+
+    def item_author_name(self, item):
+        return item.owner.username
+
+    def item_pubdate(self, item):
+        return item.version_created_at or item.created_at
+
+
+class ReviewsFeed(Feed):
+    title = "Simplici7y: reviews"
+    link = "/reviews/"
+    description = "The newest reviews of Aleph One items."
+
+    def items(self):
+        return Review.objects.select_related("user", "version__item")[:30]
+
+    def item_title(self, review):
+        return f"{review.version.item.name}: {review.title} ({review.rating}/5)"
+
+    def item_description(self, review):
+        return render_markdown(review.body)
+
+    def item_author_name(self, review):
+        return review.user.username
+
+    def item_pubdate(self, review):
+        return review.created_at

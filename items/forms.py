@@ -1,0 +1,168 @@
+from django import forms
+from django.conf import settings
+from django.contrib.auth.forms import UserCreationForm
+from django.utils.crypto import constant_time_compare
+from django.utils.text import slugify
+
+from items.models import RESERVED_PERMALINKS, Item, Review, User, Version
+from items.services import parse_tag_names
+from uploads.fields import UploadField, UploadFormMixin
+
+SCREENSHOT_SLOTS = 4
+
+
+class SignupForm(UserCreationForm):
+    email = forms.EmailField(required=True, help_text="For password resets only; never shown.")
+    passphrase = forms.CharField(
+        help_text="Ask on the Aleph One forums or Discord; it keeps spam bots out.",
+        widget=forms.PasswordInput(render_value=True),
+    )
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ["username", "email"]
+
+    def clean_passphrase(self):
+        phrase = self.cleaned_data["passphrase"].strip()
+        if not constant_time_compare(phrase.lower(), settings.SIGNUP_PASSPHRASE.lower()):
+            raise forms.ValidationError("That is not the passphrase.")
+        return phrase
+
+
+class SettingsForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["email", "first_name", "last_name"]
+
+
+class ItemForm(forms.ModelForm):
+    tags = forms.CharField(
+        required=False, max_length=500, help_text="Separated by commas, e.g. map, net, solo."
+    )
+
+    class Meta:
+        model = Item
+        fields = ["name", "permalink", "byline", "topnote", "body", "tc", "tags"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 12})}
+        help_texts = {"permalink": "The item's address: /items/<permalink>/. Left empty, it comes from the name."}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["permalink"].required = False
+        others = Item.objects.order_by("name").only("name")
+        if self.instance.pk:
+            others = others.exclude(pk=self.instance.pk)
+            self.initial.setdefault("tags", ", ".join(t.name for t in self.instance.tags.all()))
+        self.fields["tc"].queryset = others
+        self.fields["tc"].empty_label = "None"
+
+    def clean_permalink(self):
+        permalink = self.cleaned_data.get("permalink", "")
+        if not permalink:
+            return ""
+        permalink = slugify(permalink)
+        if permalink in RESERVED_PERMALINKS:
+            raise forms.ValidationError("That permalink is a page of the site; choose another.")
+        if Item.objects.filter(permalink=permalink).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("Another item already has this permalink.")
+        return permalink
+
+    def clean_tags(self):
+        return parse_tag_names(self.cleaned_data.get("tags", ""))
+
+    def validate_unique(self):
+        # An empty permalink is filled in by the service; a given one was checked above.
+        exclude = self._get_validation_exclusions()
+        exclude.add("permalink")
+        try:
+            self.instance.validate_unique(exclude=exclude)
+        except forms.ValidationError as error:
+            self._update_errors(error)
+
+
+class VersionForm(UploadFormMixin, forms.ModelForm):
+    file = UploadField(
+        purpose="version_file",
+        required=False,
+        help_text="Upload the map, scenario or plugin here, or give a link below.",
+    )
+
+    link = forms.URLField(
+        required=False,
+        max_length=500,
+        assume_scheme="https",
+        label="Or a link",
+        help_text="Where the file lives elsewhere (e.g. a GitHub release).",
+    )
+
+    class Meta:
+        model = Version
+        fields = ["name", "notes", "file", "link"]
+        widgets = {"notes": forms.Textarea(attrs={"rows": 6})}
+
+    def clean(self):
+        cleaned = super().clean()
+        upload, link = cleaned.get("file"), cleaned.get("link")
+        if self.errors.get("file") or self.errors.get("link"):
+            return cleaned
+        if upload and link:
+            raise forms.ValidationError("Give either a file or a link, not both.")
+        if not upload and not link:
+            raise forms.ValidationError("Give a file or a link.")
+        if upload and Version.objects.filter(file=upload).exclude(pk=self.instance.pk).exists():
+            self.add_error("file", "That file already belongs to another version.")
+        return cleaned
+
+
+class ScreenshotsForm(UploadFormMixin, forms.Form):
+    """Several screenshots at once: one uploader and title per slot; empty slots are skipped."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        user = kwargs.get("user")
+        for n in range(1, SCREENSHOT_SLOTS + 1):
+            field = UploadField(purpose="screenshot", required=False, label=f"Screenshot {n}")
+            field.user = user
+            self.fields[f"upload_{n}"] = field
+            self.fields[f"title_{n}"] = forms.CharField(required=False, max_length=120, label=f"Title {n}")
+
+    def slots(self):
+        return [(self[f"upload_{n}"], self[f"title_{n}"]) for n in range(1, SCREENSHOT_SLOTS + 1)]
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen = [cleaned.get(f"upload_{n}") for n in range(1, SCREENSHOT_SLOTS + 1)]
+        chosen = [upload for upload in chosen if upload]
+        if not chosen and not self.errors:
+            raise forms.ValidationError("Choose at least one image.")
+        if len({upload.pk for upload in chosen}) != len(chosen):
+            raise forms.ValidationError("The same image is chosen twice.")
+        from items.models import Screenshot
+
+        if Screenshot.objects.filter(upload__in=chosen).exists():
+            raise forms.ValidationError("One of these images is already a screenshot.")
+        return cleaned
+
+    def uploads_and_titles(self):
+        return [
+            (self.cleaned_data[f"upload_{n}"], self.cleaned_data.get(f"title_{n}", ""))
+            for n in range(1, SCREENSHOT_SLOTS + 1)
+            if self.cleaned_data.get(f"upload_{n}")
+        ]
+
+
+class ReviewForm(forms.ModelForm):
+    rating = forms.TypedChoiceField(
+        choices=[(n, f"{n} star{'s' if n > 1 else ''}") for n in range(5, 0, -1)],
+        coerce=int,
+    )
+
+    class Meta:
+        model = Review
+        fields = ["version", "rating", "title", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 6})}
+
+    def __init__(self, *args, item, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["version"].queryset = item.versions.all()
+        self.fields["version"].empty_label = None

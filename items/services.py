@@ -1,0 +1,243 @@
+"""The site's writes. Plain functions with keyword-only arguments, one transaction each.
+
+Counts are recomputed from the rows they count (one UPDATE with a subquery) rather than nudged
+up and down, so a count can never drift; only the download counters, which are hot, are
+incremented with F() in the same transaction as the Download row.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Avg, Count, F, Max, OuterRef, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils.text import slugify
+
+from items.models import RESERVED_PERMALINKS, Download, Item, Review, Screenshot, Tag, User, Version
+
+
+class NotAllowed(Exception):
+    """The rule the site keeps that this action breaks; the message is shown to the user."""
+
+
+# --- Counts --------------------------------------------------------------------------------
+
+
+def _count_of(model, **outer):
+    return Coalesce(
+        Subquery(
+            model.objects.filter(**outer)
+            .order_by()
+            .values(*outer.keys())
+            .annotate(n=Count("pk"))
+            .values("n")[:1]
+        ),
+        Value(0),
+    )
+
+
+def weighted_rating(average: float, count: int) -> float:
+    """A Bayesian average: the item's ratings plus ``m`` imaginary reviews of the prior.
+
+    With m=5 and a prior of 3 stars, one 5-star review gives 3.33 while fifty 4-star ones
+    give 3.91, so a single enthusiast cannot put an item above a well-loved one.
+    """
+    m = settings.ITEMS_RATING_PRIOR_COUNT
+    if not count:
+        return 0.0
+    return (average * count + settings.ITEMS_RATING_PRIOR * m) / (count + m)
+
+
+def item_recount(item_id: int) -> None:
+    stats = Review.objects.filter(version__item_id=item_id).aggregate(avg=Avg("rating"), n=Count("pk"))
+    average = float(stats["avg"] or 0)
+    newest = Version.objects.filter(item_id=item_id).aggregate(at=Max("created_at"))["at"]
+    Item.objects.filter(pk=item_id).update(
+        reviews_count=stats["n"],
+        rating_average=round(average, 3),
+        rating_weighted=round(weighted_rating(average, stats["n"]), 4),
+        screenshots_count=_count_of(Screenshot, item=OuterRef("pk")),
+        downloads_count=Coalesce(
+            Subquery(
+                Version.objects.filter(item=OuterRef("pk"))
+                .order_by()
+                .values("item")
+                .annotate(n=Coalesce(Sum("downloads_count"), Value(0)))
+                .values("n")[:1]
+            ),
+            Value(0),
+        ),
+        version_created_at=newest,
+    )
+
+
+def user_recount(user_id: int) -> None:
+    User.objects.filter(pk=user_id).update(
+        items_count=_count_of(Item, owner=OuterRef("pk")),
+        reviews_count=_count_of(Review, user=OuterRef("pk")),
+    )
+
+
+def tags_recount(tag_ids) -> None:
+    Tag.objects.filter(pk__in=list(tag_ids)).update(
+        items_count=Coalesce(
+            Subquery(
+                Item.tags.through.objects.filter(tag=OuterRef("pk"))
+                .order_by()
+                .values("tag")
+                .annotate(n=Count("pk"))
+                .values("n")[:1]
+            ),
+            Value(0),
+        )
+    )
+
+
+# --- Tags ----------------------------------------------------------------------------------
+
+
+def parse_tag_names(text: str) -> list[str]:
+    """``"Map, net , Solo"`` → ``["map", "net", "solo"]``: unique, lower-case, in order."""
+    names: list[str] = []
+    for raw in text.replace(";", ",").split(","):
+        name = " ".join(raw.split()).lower()[:50]
+        if name and slugify(name) and name not in names:
+            names.append(name)
+    return names
+
+
+def tags_for(names: list[str]) -> list[Tag]:
+    tags = []
+    for name in names:
+        tag = Tag.objects.filter(name=name).first() or Tag.objects.filter(permalink=slugify(name)).first()
+        if tag is None:
+            tag = Tag.objects.create(name=name, permalink=_free_slug(Tag, slugify(name)[:50]))
+        tags.append(tag)
+    return tags
+
+
+def _free_slug(model, base: str) -> str:
+    base = base or "item"
+    slug, n = base, 1
+    while model.objects.filter(permalink=slug).exists() or slug in RESERVED_PERMALINKS:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def free_item_permalink(name: str) -> str:
+    return _free_slug(Item, slugify(name)[:90])
+
+
+# --- Items ---------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def item_save(*, item: Item, tag_names: list[str] | None = None) -> Item:
+    """Create or update ``item`` (its owner already set) and set its tags."""
+    if not item.permalink:
+        item.permalink = free_item_permalink(item.name)
+    creating = item.pk is None
+    item.save()
+    if tag_names is not None:
+        before = set(item.tags.values_list("pk", flat=True))
+        tags = tags_for(tag_names)
+        item.tags.set(tags)
+        tags_recount(before | {tag.pk for tag in tags})
+    if creating:
+        user_recount(item.owner_id)
+    return item
+
+
+@transaction.atomic
+def item_delete(*, item: Item) -> None:
+    """Delete the item with its versions, screenshots, reviews and downloads.
+
+    Its uploads stay in the engine (a version's file is protected while attached); reviewers'
+    and the owner's counts and the tags' counts follow.
+    """
+    owner_id = item.owner_id
+    tag_ids = set(item.tags.values_list("pk", flat=True))
+    reviewer_ids = set(Review.objects.filter(version__item=item).values_list("user_id", flat=True))
+    Screenshot.objects.filter(item=item).delete()
+    Download.objects.filter(version__item=item).delete()
+    Review.objects.filter(version__item=item).delete()
+    Version.objects.filter(item=item).delete()
+    item.delete()
+    tags_recount(tag_ids)
+    for user_id in reviewer_ids | {owner_id}:
+        user_recount(user_id)
+
+
+# --- Versions ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def version_save(*, version: Version) -> Version:
+    version.save()
+    item_recount(version.item_id)
+    return version
+
+
+# --- Screenshots ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def screenshots_add(*, item: Item, uploads_and_titles: list[tuple]) -> list[Screenshot]:
+    last = item.screenshots.aggregate(m=Max("order"))["m"]
+    order = 0 if last is None else last + 1
+    made = []
+    for upload, title in uploads_and_titles:
+        made.append(Screenshot.objects.create(item=item, upload=upload, title=title, order=order))
+        order += 1
+    item_recount(item.pk)
+    return made
+
+
+@transaction.atomic
+def screenshots_arrange(*, item: Item, orders: dict[int, int], titles: dict[int, str], delete: set[int]) -> None:
+    """Set order and title of the item's screenshots and delete some; others' ids are ignored."""
+    for shot in item.screenshots.select_for_update():
+        if shot.pk in delete:
+            shot.delete()
+            continue
+        shot.order = orders.get(shot.pk, shot.order)
+        shot.title = titles.get(shot.pk, shot.title)
+        shot.save(update_fields=["order", "title"])
+    item_recount(item.pk)
+
+
+# --- Reviews -------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def review_create(*, version: Version, user, title: str, body: str, rating: int) -> Review:
+    if version.item.owner_id == user.pk:
+        raise NotAllowed("You cannot review your own item.")
+    if Review.objects.filter(version=version, user=user).exists():
+        raise NotAllowed("You have already reviewed this version.")
+    review = Review.objects.create(version=version, user=user, title=title, body=body, rating=rating)
+    item_recount(version.item_id)
+    user_recount(user.pk)
+    return review
+
+
+@transaction.atomic
+def review_delete(*, review: Review) -> None:
+    item_id, user_id = review.version.item_id, review.user_id
+    review.delete()
+    item_recount(item_id)
+    user_recount(user_id)
+
+
+# --- Downloads -----------------------------------------------------------------------------
+
+
+@transaction.atomic
+def download_record(*, version: Version, user=None) -> Download:
+    """Count one download: the version's and the item's counters, and a Download row."""
+    Version.objects.filter(pk=version.pk).update(downloads_count=F("downloads_count") + 1)
+    Item.objects.filter(pk=version.item_id).update(downloads_count=F("downloads_count") + 1)
+    return Download.objects.create(
+        version=version, user=user if user is not None and user.is_authenticated else None
+    )

@@ -1,0 +1,39 @@
+from django import template
+from django.template.defaultfilters import filesizeformat
+
+from items.markup import render_markdown
+
+register = template.Library()
+
+
+@register.filter
+def markdown(text):
+    return render_markdown(text)
+
+
+@register.filter
+def stars(rating):
+    """★★★★☆ for 4 (a float is rounded to the nearest half star, shown as a full one)."""
+    n = max(0, min(5, round(float(rating or 0))))
+    return "★" * n + "☆" * (5 - n)
+
+
+@register.filter
+def size(value):
+    return filesizeformat(value)
+
+
+@register.simple_tag(takes_context=True)
+def page_url(context, page):
+    """The current list's URL with ``page`` replaced, keeping search, tag and sort."""
+    query = context["request"].GET.copy()
+    query["page"] = page
+    return "?" + query.urlencode()
+
+
+@register.simple_tag(takes_context=True)
+def sort_url(context, sort):
+    query = context["request"].GET.copy()
+    query["sort"] = sort
+    query.pop("page", None)
+    return "?" + query.urlencode()
