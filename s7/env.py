@@ -49,7 +49,8 @@ def required(name: str, local_default: str) -> str:
     if value:
         return value
     if PRODUCTION:
-        _missing.append(name)
+        if name not in _missing:
+            _missing.append(name)
         return ""
     return local_default
 
