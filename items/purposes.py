@@ -2,6 +2,8 @@
 
 from django.conf import settings
 
+from uploads import sniff
+from uploads.processing import screenshot_renditions
 from uploads.purposes import Purpose, register
 
 MiB = 1024 * 1024
@@ -16,6 +18,38 @@ VERSION_FILE_EXTENSIONS = frozenset(
 )
 VERSION_FILE_EXTENSIONS = frozenset(ext.lower() for ext in VERSION_FILE_EXTENSIONS)
 
+# What each extension's bytes must show. Archives carry their format's magic. Aleph One's own
+# files (wads, physics, shapes, sounds) have no fixed magic: they are accepted unless they are
+# markup or a format recognised as something else (a ZIP renamed .sceA). Text formats must be
+# text and must not start like a web page: no genuine Marathon file does, and a page on the
+# bucket's origin is a phishing page if it is ever served inline. ".bin" (MacBinary, or a CD
+# image) and ".hqx" (BinHex: text, possibly behind mail headers) are checked no further.
+VERSION_FILE_CONTENT = {
+    ".zip": sniff.ZIP,
+    ".7z": sniff.SEVEN_ZIP,
+    ".rar": sniff.RAR,
+    ".sit": sniff.STUFFIT,
+    ".sitx": sniff.STUFFIT_X,
+    ".hqx": sniff.TEXT,
+    ".bin": sniff.NO_MAGIC,
+    ".dmg": sniff.DMG,
+    ".tar": sniff.TAR,
+    ".gz": sniff.GZIP,
+    ".tgz": sniff.GZIP,
+    ".bz2": sniff.BZIP2,
+    ".xz": sniff.XZ,
+    ".scea": sniff.NO_MAGIC,
+    ".phya": sniff.NO_MAGIC,
+    ".shpa": sniff.NO_MAGIC,
+    ".snda": sniff.NO_MAGIC,
+    ".imga": sniff.NO_MAGIC,
+    ".fila": sniff.NO_MAGIC,
+    ".mml": sniff.TEXT,
+    ".lua": sniff.TEXT,
+    ".txt": sniff.TEXT,
+    ".pdf": sniff.PDF,
+}
+
 SCREENSHOT_TYPES = {
     ".jpg": "image/jpeg",
     ".jpeg": "image/jpeg",
@@ -24,6 +58,8 @@ SCREENSHOT_TYPES = {
     ".webp": "image/webp",
 }
 
+SCREENSHOT_CONTENT = sniff.JPEG + sniff.PNG + sniff.GIF + sniff.WEBP
+
 version_file = register(
     Purpose(
         name="version_file",
@@ -31,6 +67,7 @@ version_file = register(
         extensions=VERSION_FILE_EXTENSIONS,
         key_prefix="version_file",
         preferred_part_size=8 * MiB,
+        sniff=sniff.by_extension(VERSION_FILE_CONTENT),
         description="A map, scenario, plugin, physics or other Aleph One file.",
     )
 )
@@ -44,6 +81,10 @@ screenshot = register(
         key_prefix="screenshot",
         preferred_part_size=5 * MiB,
         served_types=SCREENSHOT_TYPES,
+        # Any of the four formats under any of their names: renditions are re-encoded as JPEG
+        # whatever the original's format, and the decoder only ever sees the sniffed one.
+        sniff=sniff.by_extension(dict.fromkeys(SCREENSHOT_TYPES, SCREENSHOT_CONTENT)),
+        process=screenshot_renditions,
         description="A JPEG, PNG, GIF or WebP image.",
     )
 )

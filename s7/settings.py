@@ -150,13 +150,35 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 600)
 CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 660)
 if REDIS_URL:
-    # A task unacknowledged for longer than this is redelivered: keep it above the hard limit.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 300}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        # A task unacknowledged for longer than this is redelivered (a worker that was killed
+        # leaves its task unacknowledged): keep it above the hard time limit.
+        "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 300),
+        # Keeps the broker's keys (queues, the unacked index) apart when runs share a Redis.
+        "global_keyprefix": env("CELERY_BROKER_KEY_PREFIX", ""),
+    }
+# Heroku stops a dyno with SIGTERM and kills it 30 s later. With REMAP_SIGTERM=SIGQUIT in the
+# worker's environment (Procfile), SIGTERM starts a soft shutdown: running tasks get this long
+# to finish, then the unfinished ones are handed back to the broker for the next worker.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = float(envint("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", 20))
+# A lost broker connection would redeliver the running tasks anyway: stop them, don't run twice.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# A child that grew past this (KiB) after decoding a big image is replaced: fragmented memory
+# is never given back, and a dyno has 512 MB for every child.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = envint("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 300_000)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "expire-stale-uploads": {
         "task": "uploads.tasks.expire_stale_uploads",
         "schedule": timedelta(minutes=envint("UPLOADS_EXPIRE_EVERY_MINUTES", 10)),
+    },
+    "sweep-stuck-uploads": {
+        "task": "uploads.tasks.sweep_stuck_uploads",
+        "schedule": timedelta(minutes=envint("UPLOADS_SWEEP_STUCK_EVERY_MINUTES", 5)),
+    },
+    "cleanup-storage": {
+        "task": "uploads.tasks.cleanup_storage",
+        "schedule": timedelta(minutes=envint("UPLOADS_CLEANUP_EVERY_MINUTES", 60)),
     },
 }
 
@@ -189,6 +211,16 @@ UPLOADS_PROGRESS_TTL = envint("UPLOADS_PROGRESS_TTL", 24 * 3600)
 UPLOADS_VERSION_FILE_MAX_SIZE = envint("UPLOADS_VERSION_FILE_MAX_SIZE", 5 * 1024**3)
 UPLOADS_SCREENSHOT_MAX_SIZE = envint("UPLOADS_SCREENSHOT_MAX_SIZE", 20 * 1024**2)
 UPLOADS_CORS_ORIGINS = envlist("UPLOADS_CORS_ORIGINS") or ([SITE_URL] if SITE_URL else [])
+# The worker (issue 6). An upload left in completing or processing this long (seconds) is
+# resolved or enqueued again; processing's limit is above the broker's visibility timeout, so
+# that a redelivery comes first.
+UPLOADS_STUCK_COMPLETING_AFTER = envint("UPLOADS_STUCK_COMPLETING_AFTER", 15 * 60)
+UPLOADS_STUCK_PROCESSING_AFTER = envint("UPLOADS_STUCK_PROCESSING_AFTER", 30 * 60)
+UPLOADS_MAX_PROCESSING_ATTEMPTS = envint("UPLOADS_MAX_PROCESSING_ATTEMPTS", 8)
+# A multipart upload no row knows is aborted only once older than this (its row may be about
+# to be committed); objects of uploads failed within the window are deleted if still there.
+UPLOADS_ORPHAN_MIN_AGE = envint("UPLOADS_ORPHAN_MIN_AGE", 15 * 60)
+UPLOADS_CLEANUP_FAILED_WINDOW = envint("UPLOADS_CLEANUP_FAILED_WINDOW", 7 * 24 * 3600)
 
 # --- REST framework. Token auth first, so an anonymous call answers 401 with a challenge. ---
 REST_FRAMEWORK = {

@@ -11,6 +11,7 @@ os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/s7_{R
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
 os.environ.setdefault("CACHE_KEY_PREFIX", f"s7test{RUN_ID}")
 os.environ.setdefault("CELERY_QUEUE", f"s7test{RUN_ID}")
+os.environ.setdefault("CELERY_BROKER_KEY_PREFIX", f"s7test{RUN_ID}:")
 os.environ.setdefault("AWS_STORAGE_BUCKET_NAME", "s7-test")
 os.environ.setdefault("S7_VAR_DIR", f"/tmp/s7-test-{RUN_ID}")
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from uploads.models import Upload
+    from uploads.sniff import Sample
 
 _registry: dict[str, "Purpose"] = {}
 
@@ -33,6 +34,9 @@ class Purpose:
     # Maps an extension to the Content-Type S3 will serve; others are served as octet-stream so
     # that a stored file can never be rendered as a page by the browser.
     served_types: dict[str, str] = field(default_factory=dict)
+    # Run by the worker on the object's first and last bytes (see ``uploads.sniff``): None when
+    # the content is what the name claims, else the reason the upload fails. None: no check.
+    sniff: Callable[["Sample"], str | None] | None = None
     # Run by the worker after the object is verified; returns what goes into ``Upload.result``.
     process: Callable[["Upload"], dict] | None = None
     description: str = ""
