@@ -20,7 +20,7 @@ venv: $(STAMP)
 frontend: $(STAMP)
 	@if [ -f frontend/package.json ]; then $(MAKE) --no-print-directory $(FRONTEND_BUILD); fi
 
-$(FRONTEND_BUILD): frontend/package.json frontend/package-lock.json $(wildcard frontend/src/*)
+$(FRONTEND_BUILD): frontend/package.json frontend/package-lock.json frontend/build.mjs $(wildcard frontend/src/*)
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
 	touch $(FRONTEND_BUILD)
 
