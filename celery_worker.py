@@ -1,4 +1,11 @@
-"""The Celery app: `celery -A celery_worker worker` (add `--beat` for the periodic tasks)."""
+"""The Celery app: `celery -A celery_worker worker` (add `--beat` for the periodic tasks).
+
+Its configuration is the CELERY_* settings (s7/settings.py): late acks, tasks of a dead worker
+rejected back to the queue, prefetch 1, soft/hard time limits, a Redis visibility timeout above
+the hard limit, TLS for Heroku's rediss://, and the beat schedule of the upload sweeps. Run it
+with REMAP_SIGTERM=SIGQUIT (the Procfile does), so that Heroku's SIGTERM gives running tasks a
+soft shutdown and hands back those that do not finish.
+"""
 
 import os
 

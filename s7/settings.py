@@ -150,10 +150,15 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 600)
 CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 660)
 if REDIS_URL:
+    _visibility_timeout = envint("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 300)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         # A task unacknowledged for longer than this is redelivered (a worker that was killed
         # leaves its task unacknowledged): keep it above the hard time limit.
-        "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 300),
+        "visibility_timeout": _visibility_timeout,
+        # How often a worker looks for such tasks (kombu's default is every 100 s): a Redis
+        # ZRANGE, cheap enough every few seconds.
+        "unacked_restore_interval": max(1, min(10, _visibility_timeout // 8)),
+        "unacked_restore_throttle": 1,
         # Keeps the broker's keys (queues, the unacked index) apart when runs share a Redis.
         "global_keyprefix": env("CELERY_BROKER_KEY_PREFIX", ""),
     }

@@ -1,7 +1,9 @@
 """`python manage.py upload_cleanup [--dry-run]`: every sweep the worker runs periodically."""
 
-from django.core.management.base import BaseCommand
+from botocore.exceptions import BotoCoreError
+from django.core.management.base import BaseCommand, CommandError
 
+from uploads import s3
 from uploads.maintenance import cleanup_apply, cleanup_plan
 
 
@@ -15,7 +17,10 @@ class Command(BaseCommand):
         parser.add_argument("--dry-run", action="store_true", help="show what would be done")
 
     def handle(self, *args, dry_run, **options):
-        plan = cleanup_plan()
+        try:
+            plan = cleanup_plan()
+        except (s3.S3Error, BotoCoreError) as exc:
+            raise CommandError(f"S3 cannot be listed, so nothing was done: {exc}") from None
         for line in plan.lines():
             self.stdout.write(("would " if dry_run else "") + line)
         if plan.is_empty:
