@@ -219,8 +219,6 @@ class FieldUploader {
       this.#report(upload, progress.bytesUploaded)
     })
     uppy.on('upload-success', (file) => {
-      const upload = this.uploads.get(file?.id)
-      if (upload) this.#report(upload, upload.size, { force: true })
       this.#showPercent(100)
       this.#show('processing', `Uploaded 100% of “${file.name}”. ${STAGE_TEXT.verifying}`)
     })
@@ -238,9 +236,9 @@ class FieldUploader {
   }
 
   // Bytes sent, for the server's progress record: a few times a minute at most.
-  #report(upload, bytes, { force = false } = {}) {
+  #report(upload, bytes) {
     const now = Date.now()
-    if (!force && now - (this.lastReport.get(upload.id) ?? 0) < PROGRESS_REPORT_EVERY_MS) return
+    if (now - (this.lastReport.get(upload.id) ?? 0) < PROGRESS_REPORT_EVERY_MS) return
     this.lastReport.set(upload.id, now)
     this.api.post(`${upload.id}/progress/`, { bytes_uploaded: bytes }, { retries: [] }).catch(() => {})
   }
