@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.db import models
 
 from items import services
 from items.models import Download, Item, Review, Screenshot, Tag, User, Version
@@ -19,8 +20,13 @@ class TagAdmin(admin.ModelAdmin):
     readonly_fields = ["items_count"]
 
 
+# Links are https unless written otherwise (Django 6's default; silences its deprecation warning).
+HTTPS_LINKS = {models.URLField: {"assume_scheme": "https"}}
+
+
 class VersionInline(admin.TabularInline):
     model = Version
+    formfield_overrides = HTTPS_LINKS
     extra = 0
     fields = ["name", "file", "link", "downloads_count", "created_at"]
     readonly_fields = ["downloads_count"]
@@ -47,6 +53,13 @@ class ItemAdmin(admin.ModelAdmin):
     ]  # fmt: skip
     inlines = [VersionInline, ScreenshotInline]
 
+    def delete_model(self, request, obj):
+        services.item_delete(item=obj)
+
+    def delete_queryset(self, request, queryset):
+        for item in queryset:
+            services.item_delete(item=item)
+
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
         services.item_recount(form.instance.pk)
@@ -56,6 +69,7 @@ class ItemAdmin(admin.ModelAdmin):
 
 @admin.register(Version)
 class VersionAdmin(admin.ModelAdmin):
+    formfield_overrides = HTTPS_LINKS
     list_display = ["__str__", "item", "downloads_count", "created_at"]
     search_fields = ["name", "item__name"]
     raw_id_fields = ["item", "file"]
@@ -71,6 +85,10 @@ class ReviewAdmin(admin.ModelAdmin):
 
     def delete_model(self, request, obj):
         services.review_delete(review=obj)
+
+    def delete_queryset(self, request, queryset):
+        for review in queryset:
+            services.review_delete(review=review)
 
 
 @admin.register(Screenshot)
