@@ -75,7 +75,7 @@ class Item(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["-version_created_at", "-created_at"]
+        ordering = [models.F("version_created_at").desc(nulls_last=True), "-created_at"]
         indexes = [
             models.Index(fields=["-version_created_at"]),
             models.Index(fields=["-downloads_count"]),

@@ -1,11 +1,12 @@
 """The site's reads that are more than a one-liner."""
 
-from django.db.models import Prefetch, Q
+from django.db.models import F, Prefetch, Q
 
 from items.models import Item, Review, Screenshot
 
 SORTS = {
-    "new": ("-version_created_at", "-created_at", "-pk"),
+    # An item without a version yet has no version time; Postgres would put it first.
+    "new": (F("version_created_at").desc(nulls_last=True), "-created_at", "-pk"),
     "downloads": ("-downloads_count", "-pk"),
     "rating": ("-rating_weighted", "-reviews_count", "-pk"),
 }

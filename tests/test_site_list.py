@@ -59,8 +59,10 @@ def test_it_sorts_by_weighted_rating(catalogue):
     assert hud.rating_average > Item.objects.get(name="Ice Station").rating_average
 
 
-def test_it_sorts_by_newest_version(catalogue):
+def test_it_sorts_by_newest_version(catalogue, alice):
+    make_item(alice, "No Version Yet", link="")
     assert names(Client().get("/search/?sort=new"))[0] == "HUD Plus"
+    assert names(Client().get("/search/?sort=new"))[-1] == "No Version Yet"
     assert names(Client().get("/search/"))[0] == "HUD Plus"
 
 
