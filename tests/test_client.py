@@ -1,12 +1,14 @@
 """The Python client against a live S7 (pytest-django's live server), the test S3 and a worker."""
 
 import hashlib
+import io
 import json
 import os
 import subprocess
 import sys
 
 import pytest
+from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 
 from tests.conftest import ROOT
@@ -153,3 +155,35 @@ def test_its_command_line_uploads_a_file(live_server, celery_worker, token, tmp_
     result = json.loads(finished.stdout)
     assert result["state"] == "ready"
     assert Upload.objects.get(pk=result["id"]).sha256 == sha256_hex(path)
+
+
+# --- python manage.py test_upload_performance ------------------------------------------------
+
+
+def test_the_performance_command_uploads_through_a_live_server(live_server, celery_worker, alice):
+    out = io.StringIO()
+
+    call_command(
+        "test_upload_performance", "--file-size", "1.5", "--username", "alice",
+        "--url", live_server.url, "--runs", "2", stdout=out,
+    )  # fmt: skip
+
+    report = out.getvalue()
+    for line in ("upload time", "throughput", "time to ready", "web time", "peak memory"):
+        assert line in report
+    assert report.count("result          ready") == 2
+    assert "completion rate 2/2 (100 %)" in report
+    assert "timeouts        0" in report
+    assert Upload.objects.filter(owner=alice, state="ready").count() == 2
+
+
+def test_the_performance_command_names_an_unknown_user(live_server):
+    with pytest.raises(CommandError, match="No user named “nobody”"):
+        call_command("test_upload_performance", "--file-size", "1", "--username", "nobody",
+                     "--url", live_server.url)  # fmt: skip
+
+
+def test_the_performance_command_says_when_no_server_is_running(alice):
+    with pytest.raises(CommandError, match="No S7 server answers at http://127.0.0.1:9"):
+        call_command("test_upload_performance", "--file-size", "1", "--username", "alice",
+                     "--url", "http://127.0.0.1:9")  # fmt: skip
