@@ -29,7 +29,7 @@ PRODUCTION_ENV = {
 
 
 def manage(*args, env):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DATABASE", "REDIS", "S7_", "CELERY", "CACHE"))}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DATABASE", "REDIS", "S7_", "CELERY", "CACHE", "DJANGO_"))}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,

@@ -104,25 +104,18 @@ def test_it_limits_how_many_uploads_are_open_at_once(alice_api):
     assert "unfinished uploads" in response.json()["detail"]
 
 
-def test_it_throttles_creation_with_retry_after(alice_api, settings):
+def test_it_throttles_creation_with_retry_after(alice_api, monkeypatch):
     from django.core.cache import cache
+    from rest_framework.throttling import ScopedRateThrottle
 
+    # DRF reads the rates once, at import; a tighter rate is set on the class for this test only.
+    monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"upload_create": "2/min"})
     cache.clear()
-    rates = {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "upload_create": "2/min"}
-    with override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}):
-        from rest_framework.throttling import ScopedRateThrottle
-
-        ScopedRateThrottle.THROTTLE_RATES = rates
-        try:
-            statuses = [
-                alice_api.post(
-                    "/api/uploads/", {"filename": "a.zip", "size": 10, "purpose": "version_file"}, format="json"
-                )
-                for _ in range(3)
-            ]
-        finally:
-            ScopedRateThrottle.THROTTLE_RATES = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
-            cache.clear()
+    statuses = [
+        alice_api.post("/api/uploads/", {"filename": "a.zip", "size": 10, "purpose": "version_file"}, format="json")
+        for _ in range(3)
+    ]
+    cache.clear()
     assert [r.status_code for r in statuses] == [201, 201, 429]
     assert int(statuses[2]["Retry-After"]) > 0
 
