@@ -1,0 +1,78 @@
+"""``python -m bench [--smoke] [--only 1,3] [--out FILE]``: run the benchmarks, write the tables.
+
+Sizes come from BENCH_* environment variables (see bench/common.py Sizes); --smoke runs every
+benchmark once on tiny sizes so that they cannot rot (tests/test_bench_smoke.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bench.common import Sizes, machine
+
+TITLES = {
+    1: "1. End-to-end upload: S7 against boto3's TransferManager",
+    2: "2. Web-worker cost: the old way (form POST through Django) against S7",
+    3: "3. Part-URL signing: the fast signer against botocore",
+    4: "4. The API under load",
+    5: "5. Completing a 10,000-part upload",
+    6: "6. Screenshot renditions of a large JPEG",
+}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, every benchmark once")
+    parser.add_argument("--only", default="", help="comma-separated benchmark numbers")
+    parser.add_argument("--out", default=str(Path(__file__).parent / "results.md"))
+    args = parser.parse_args(argv)
+    only = {int(n) for n in args.only.split(",") if n} or set(TITLES)
+    sizes = Sizes.from_env(args.smoke)
+
+    from bench.services import Services
+
+    started = time.perf_counter()
+    services = Services()
+    sections: dict[int, str] = {}
+    try:
+        services.start()
+        from bench import completion, images, load, signing, transfer
+
+        with tempfile.TemporaryDirectory(prefix="s7-bench-files-") as folder:
+            workdir = Path(folder)
+            if only & {1, 2}:
+                print("benchmarks 1 and 2: large file, three ways", file=sys.stderr)
+                one, two, _ = transfer.run(services, sizes, workdir)
+                sections[1], sections[2] = one, two
+            for number, module in ((3, signing), (4, load), (5, completion), (6, images)):
+                if number in only:
+                    print(f"benchmark {number}", file=sys.stderr)
+                    sections[number] = module.run(services, sizes, workdir)[0]
+    finally:
+        services.stop()
+
+    elapsed = time.perf_counter() - started
+    out = [
+        "# S7 benchmarks",
+        "",
+        f"`make bench` ({'--smoke, tiny sizes' if args.smoke else 'full sizes'}) on "
+        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {elapsed / 60:.1f} min in all. Every "
+        "figure is compared with a baseline measured in the same run on this machine:",
+        "",
+        *machine(),
+        "",
+    ]
+    for number in sorted(sections):
+        out += [f"## {TITLES[number]}", "", sections[number], ""]
+    Path(args.out).write_text("\n".join(out))
+    print(f"wrote {args.out} in {elapsed:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""What the benchmarks share: sizes (overridable), users, statistics, the machine, tables."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import statistics
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+MiB = 1024 * 1024
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass
+class Sizes:
+    file_mib: int  # benchmarks 1 and 2
+    repeat: int  # runs of each side of benchmarks 1 and 2 (the median is reported)
+    sign_urls: int  # benchmark 3
+    uploaders: int  # benchmark 4
+    rounds: int
+    complete_parts: int  # benchmark 5
+    complete_baseline_parts: int
+    image_megapixels: int  # benchmark 6
+    image_repeat: int
+
+    @classmethod
+    def from_env(cls, smoke: bool) -> "Sizes":
+        defaults = (
+            dict(file_mib=20, repeat=1, sign_urls=50, uploaders=4, rounds=1, complete_parts=6,
+                 complete_baseline_parts=2, image_megapixels=1, image_repeat=1)
+            if smoke
+            else dict(file_mib=1024, repeat=3, sign_urls=5000, uploaders=32, rounds=5,
+                      complete_parts=1000, complete_baseline_parts=100, image_megapixels=24,
+                      image_repeat=3)
+        )  # fmt: skip
+        return cls(**{name: _env_int(f"BENCH_{name.upper()}", value) for name, value in defaults.items()})
+
+
+def bench_user(name: str):
+    """A user of the bench database and its API token."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    user, _ = get_user_model().objects.get_or_create(username=name, defaults={"email": f"{name}@example.org"})
+    return user, Token.objects.get_or_create(user=user)[0].key
+
+
+def percentile(values, p: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
+
+
+def median(values) -> float:
+    return statistics.median(values)
+
+
+def write_random_file(path: Path, size: int) -> Path:
+    chunk = 8 * MiB
+    with open(path, "wb") as f:
+        for start in range(0, size, chunk):
+            f.write(os.urandom(min(chunk, size - start)))
+    return path
+
+
+def _first_line(command: list[str]) -> str:
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=10).stdout.strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def machine() -> list[str]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory = "unknown"
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal"):
+            memory = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+    from uploads._local_s3 import weed_binary
+
+    return [
+        f"- CPU: {cpu}, {os.cpu_count()} logical cores; memory {memory}",
+        f"- OS: {platform.platform()}",
+        f"- Python {platform.python_version()}; {_first_line(['psql', '--version'])}; "
+        f"{_first_line(['redis-server', '--version'])}",
+        f"- SeaweedFS: {_first_line([weed_binary(), 'version'])}",
+        "- Everything (S3, Postgres, Redis, gunicorn, Celery, the clients) shares this machine.",
+    ]
+
+
+def table(headers: list[str], rows: list[list]) -> str:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def ratio(value: float, baseline: float) -> str:
+    if not baseline or math.isnan(baseline) or math.isnan(value):
+        return "n/a"
+    return f"{value / baseline:.2f}×"

@@ -1,0 +1,195 @@
+"""Benchmarks 1 and 2: one large file, three ways.
+
+1. S7 (the Python client: parallel parts, SHA-256 and MD5 per part) against boto3's
+   TransferManager writing straight to the same SeaweedFS: throughput.
+2. The old way (multipart/form-data through gunicorn and Django's upload handlers, then to S3)
+   against S7: web-worker time per GiB (from gunicorn's access log) and peak web RSS growth.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import boto3
+import requests
+from boto3.s3.transfer import TransferConfig
+from botocore.config import Config
+from django.conf import settings
+
+from bench.common import MiB, bench_user, median, ratio, table, write_random_file
+from bench.services import PeakRss, Services
+from uploads import s3
+from uploads.client import S7Client
+
+WORKERS = 8
+GiB = 1024 * MiB
+
+
+class MultipartBody:
+    """A multipart/form-data body streamed from disk, with its exact length known up front."""
+
+    def __init__(self, path: str, field: str = "file"):
+        boundary = uuid.uuid4().hex
+        self.content_type = f"multipart/form-data; boundary={boundary}"
+        self.head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; '
+            f'filename="{os.path.basename(path)}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        ).encode()
+        self.tail = f"\r\n--{boundary}--\r\n".encode()
+        self.file = open(path, "rb")
+        self.size = len(self.head) + os.path.getsize(path) + len(self.tail)
+        self.stage = 0
+
+    def __len__(self):
+        return self.size
+
+    def read(self, amount: int = -1) -> bytes:
+        if self.stage == 0:
+            self.stage = 1
+            return self.head
+        if self.stage == 1:
+            data = self.file.read(amount if amount and amount > 0 else 1024 * 1024)
+            if data:
+                return data
+            self.stage = 2
+            self.file.close()
+            return self.tail
+        return b""
+
+
+def _transfer_manager_client():
+    # boto3's defaults for an S3 client, pointed at the same SeaweedFS as S7.
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=settings.AWS_S3_ENDPOINT_URL,
+        aws_access_key_id=settings.AWS_ACCESS_KEY_ID,
+        aws_secret_access_key=settings.AWS_SECRET_ACCESS_KEY,
+        region_name=settings.AWS_S3_REGION_NAME,
+        config=Config(s3={"addressing_style": "path"}, max_pool_connections=WORKERS + 2),
+    )
+
+
+def _s7_upload(services: Services, client: S7Client, path) -> dict:
+    web = services.web
+    offset = web.log_offset()
+    memory = PeakRss(web.workers())
+    result = client.upload(path, purpose="version_file", resume=False, wait=True)
+    logged = web.requests_since(offset)
+    assert result.state == "ready", result.error
+    s3.delete_object(s3_key(result.id))
+    return {
+        "seconds": result.upload_seconds,
+        "ready": result.ready_seconds,
+        "web": sum(seconds for *_, seconds in logged),
+        "requests": len(logged),
+        "rss": memory.growth(),
+        "client_api": result.api_seconds,
+    }
+
+
+def s3_key(upload_id: str) -> str:
+    from uploads.models import Upload
+
+    return Upload.objects.get(pk=upload_id).key
+
+
+def _transfer_manager_upload(path) -> dict:
+    client = _transfer_manager_client()
+    key = f"bench/transfer-manager/{uuid.uuid4()}"
+    config = TransferConfig(multipart_chunksize=8 * MiB, max_concurrency=WORKERS)
+    started = time.perf_counter()
+    client.upload_file(str(path), settings.AWS_STORAGE_BUCKET_NAME, key, Config=config)
+    seconds = time.perf_counter() - started
+    client.delete_object(Bucket=settings.AWS_STORAGE_BUCKET_NAME, Key=key)
+    return {"seconds": seconds}
+
+
+def _old_way_upload(services: Services, path) -> dict:
+    web = services.web
+    offset = web.log_offset()
+    memory = PeakRss(web.workers())
+    body = MultipartBody(str(path))
+    started = time.perf_counter()
+    response = requests.post(
+        f"{web.url}/bench/oldway/upload/", data=body, headers={"Content-Type": body.content_type},
+        timeout=600,
+    )  # fmt: skip
+    seconds = time.perf_counter() - started
+    response.raise_for_status()
+    logged = web.requests_since(offset)
+    s3.delete_object(response.json()["key"])
+    return {
+        "seconds": seconds,
+        "web": sum(seconds for *_, seconds in logged),
+        "requests": len(logged),
+        "rss": memory.growth(),
+    }
+
+
+def run(services: Services, sizes, workdir) -> tuple[str, str]:
+    _, token = bench_user("bench-transfer")
+    client = S7Client(services.web.url, token, workers=WORKERS, progress=False)
+    size = sizes.file_mib * MiB
+    big = write_random_file(workdir / "big.bin", size)
+    warm = write_random_file(workdir / "warm.bin", 2 * MiB)
+    # Warm both ways up first: a worker's first requests import modules and build its S3
+    # client, which is not what a file's size costs.
+    for _ in range(2):
+        _s7_upload(services, client, warm)
+        _old_way_upload(services, warm)
+    _transfer_manager_upload(warm)
+
+    s7_runs, tm_runs, old_runs = [], [], []
+    for _ in range(sizes.repeat):
+        tm_runs.append(_transfer_manager_upload(big))
+        s7_runs.append(_s7_upload(services, client, big))
+    for _ in range(max(1, sizes.repeat - 1)):
+        old_runs.append(_old_way_upload(services, big))
+
+    gib = size / GiB
+    mb = size / 1e6
+    tm_rate = median([mb / run["seconds"] for run in tm_runs])
+    s7_rate = median([mb / run["seconds"] for run in s7_runs])
+    one = table(
+        ["", "throughput (MB/s, median)", "runs (s)", "ratio to baseline"],
+        [
+            ["boto3 TransferManager → SeaweedFS (baseline)", f"{tm_rate:,.0f}",
+             ", ".join(f"{run['seconds']:.2f}" for run in tm_runs), "1.00×"],
+            ["S7 client → API + SeaweedFS", f"{s7_rate:,.0f}",
+             ", ".join(f"{run['seconds']:.2f}" for run in s7_runs), ratio(s7_rate, tm_rate)],
+        ],
+    )  # fmt: skip
+    one += (
+        f"\n\n{sizes.file_mib:,} MiB file, {WORKERS} parallel parts of 8 MiB on both sides. S7's time "
+        "runs from its first API call to the answer of `complete`; the worker then verified the "
+        f"object in {median([run['ready'] for run in s7_runs]):.2f} s (median) before `ready`. "
+        "Target: ratio ≥ 0.95."
+    )
+
+    s7_web = median([run["web"] for run in s7_runs]) / gib
+    old_web = median([run["web"] for run in old_runs]) / gib
+    s7_rss = max(run["rss"] for run in s7_runs) / MiB
+    old_rss = max(run["rss"] for run in old_runs) / MiB
+    two = table(
+        ["", "web-worker time per GiB (s)", "requests per upload", "peak web RSS growth (MiB)",
+         "upload time (s)"],
+        [
+            ["old way: form POST through Django → S3 (baseline)", f"{old_web:.3f}",
+             old_runs[0]["requests"], f"{old_rss:.1f}", f"{median([r['seconds'] for r in old_runs]):.2f}"],
+            ["S7", f"{s7_web:.4f}", s7_runs[0]["requests"], f"{s7_rss:.1f}",
+             f"{median([r['seconds'] for r in s7_runs]):.2f}"],
+            ["ratio S7 / baseline", ratio(s7_web, old_web), "", ratio(s7_rss, old_rss) if old_rss > 0 else "n/a",
+             ""],
+        ],
+    )  # fmt: skip
+    two += (
+        f"\n\nWeb time is the sum of gunicorn's own request durations (`%(D)s` in its access log), "
+        f"including S7's progress reports and status polls until `ready`. RSS growth is the "
+        f"largest rise of any gunicorn worker's high-water mark (VmHWM, reset before each run) "
+        f"over its RSS before the upload. Targets: S7 ≤ 0.1 s of web time per GiB and < 10 MB "
+        f"RSS growth."
+    )
+    figures = {"s7_rate": s7_rate, "tm_rate": tm_rate, "s7_web_per_gib": s7_web, "s7_rss_mib": s7_rss}
+    return one, two, figures
