@@ -86,6 +86,22 @@ def celery_worker(local_s3, django_db_setup, django_db_blocker):
         os.killpg(process.pid, signal.SIGKILL)
 
 
+@pytest.fixture(autouse=True)
+def no_server_errors():
+    """Fail any test during which a view raised (a 500), through the test client or a live server."""
+    from django.core.signals import got_request_exception
+
+    raised = []
+
+    def record(sender, request=None, **kwargs):
+        raised.append(f"{getattr(request, 'method', '?')} {getattr(request, 'path', '?')}")
+
+    got_request_exception.connect(record, weak=False)
+    yield
+    got_request_exception.disconnect(record)
+    assert not raised, f"a view raised (500) on: {raised}"
+
+
 # --- People ---------------------------------------------------------------------------------
 
 
