@@ -217,6 +217,7 @@ UPLOADS_PROGRESS_CACHE = env("UPLOADS_PROGRESS_CACHE", "default")
 UPLOADS_PROGRESS_TTL = envint("UPLOADS_PROGRESS_TTL", 24 * 3600)
 UPLOADS_VERSION_FILE_MAX_SIZE = envint("UPLOADS_VERSION_FILE_MAX_SIZE", 5 * 1024**3)
 UPLOADS_SCREENSHOT_MAX_SIZE = envint("UPLOADS_SCREENSHOT_MAX_SIZE", 20 * 1024**2)
+UPLOADS_BASE_TEMPLATE = "items/base.html"  # the uploader demo page wears the site's layout
 UPLOADS_CORS_ORIGINS = envlist("UPLOADS_CORS_ORIGINS") or ([SITE_URL] if SITE_URL else [])
 # The worker (issue 6). An upload left in completing or processing this long (seconds) is
 # resolved or enqueued again; processing's limit is above the broker's visibility timeout, so

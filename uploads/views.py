@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -26,7 +27,13 @@ def demo(request):
     received = None
     if request.method == "POST" and form.is_valid():
         received = [upload for upload in form.cleaned_data.values() if upload is not None]
-    return render(request, "uploads/demo.html", {"form": form, "received": received})
+    # The page wears the host site's layout when it names one (S7: items/base.html).
+    base_template = getattr(settings, "UPLOADS_BASE_TEMPLATE", "uploads/base.html")
+    return render(
+        request,
+        "uploads/demo.html",
+        {"form": form, "received": received, "base_template": base_template},
+    )
 
 
 @login_required
