@@ -386,3 +386,17 @@ def test_the_openapi_schema_is_served(alice_api):
     response = alice_api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     assert response.status_code == 200
     assert "/api/uploads/{id}/complete/" in response.json()["paths"]
+
+
+def test_a_part_sent_again_with_other_content_replaces_the_old_one(alice_api):
+    upload = start_upload(alice_api, TWO_PARTS)
+    send_all_parts(alice_api, upload, TWO_PARTS)
+    changed = TWO_PARTS[: 8 * MiB] + os.urandom(1234)
+    signed = sign(alice_api, upload, changed, [2])
+    assert put_part(signed[2], part_bytes(upload, changed, 2)).status_code == 200
+
+    held = alice_api.get(f"/api/uploads/{upload['id']}/").json()["uploaded_parts"]
+    assert [(p["part_number"], p["verified"]) for p in held] == [(1, True), (2, True)]
+    assert complete(alice_api, upload).status_code == 202
+    stored = s3.client().get_object(Bucket=s3.bucket(), Key=upload["key"])["Body"].read()
+    assert stored == changed

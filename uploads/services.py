@@ -269,21 +269,24 @@ def held_parts(upload: Upload) -> list[HeldPart]:
             "part_number", "checksum_sha256", "content_md5"
         )
     }
-    held = []
+    held: dict[int, HeldPart] = {}
     for part in listed:
         record = records.get(part.part_number)
-        held.append(
-            HeldPart(
-                part_number=part.part_number,
-                size=part.size,
-                etag=part.etag,
-                checksum_sha256=record.checksum_sha256 if record else "",
-                signed_md5=base64.b64decode(record.content_md5).hex()
-                if record and record.content_md5
-                else "",
-            )
+        candidate = HeldPart(
+            part_number=part.part_number,
+            size=part.size,
+            etag=part.etag,
+            checksum_sha256=record.checksum_sha256 if record else "",
+            signed_md5=base64.b64decode(record.content_md5).hex()
+            if record and record.content_md5
+            else "",
         )
-    return held
+        # SeaweedFS lists a part sent twice once per upload of it (AWS keeps only the latest);
+        # the copy whose ETag is the signed MD5 is the content the last signature was for.
+        earlier = held.get(part.part_number)
+        if earlier is None or not earlier.verified:
+            held[part.part_number] = candidate
+    return list(held.values())
 
 
 def _problems_with(upload: Upload, held: list[HeldPart], client_etags: dict[int, str]) -> dict:
