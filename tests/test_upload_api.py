@@ -3,6 +3,8 @@
 import hashlib
 import os
 import time
+from datetime import datetime, timezone
+from unittest import mock
 
 import pytest
 import requests
@@ -19,6 +21,7 @@ from tests.conftest import (
     start_upload,
 )
 from uploads import s3
+from uploads._sigv4 import PartUrlSigner
 from uploads.models import Upload
 
 pytestmark = pytest.mark.django_db
@@ -400,3 +403,23 @@ def test_a_part_sent_again_with_other_content_replaces_the_old_one(alice_api):
     assert complete(alice_api, upload).status_code == 202
     stored = s3.client().get_object(Bucket=s3.bucket(), Key=upload["key"])["Body"].read()
     assert stored == changed
+
+
+def test_part_urls_come_from_the_fast_signer_and_match_botocores(alice_api):
+    upload = Upload.objects.get(pk=start_upload(alice_api, TWO_PARTS)["id"])
+    assert isinstance(s3.part_signer(), PartUrlSigner)
+    body = TWO_PARTS[8 * MiB :]
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    fast = s3.part_signer().sign_upload_part(
+        key=upload.key, upload_id=upload.s3_upload_id, part_number=2, content_length=len(body),
+        checksum_sha256=b64_sha256(body), content_md5=b64_md5(body), expires_in=60, now=now,
+    )  # fmt: skip
+    # Only botocore's clock is frozen here, so that both URLs are signed for the same second.
+    with mock.patch("botocore.auth.get_current_datetime", return_value=now):
+        reference = s3.botocore_part_url(
+            key=upload.key, upload_id=upload.s3_upload_id, part_number=2, size=len(body),
+            checksum_sha256=b64_sha256(body), content_md5=b64_md5(body), expires_in=60,
+        )  # fmt: skip
+    assert fast == reference
+    headers = {"x-amz-checksum-sha256": b64_sha256(body), "Content-MD5": b64_md5(body)}
+    assert requests.put(fast, data=body, headers=headers, timeout=30).status_code == 200

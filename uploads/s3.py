@@ -16,6 +16,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.conf import settings
 
+from uploads._sigv4 import PartUrlSigner, UnsupportedConfiguration
+
 
 class S3Error(Exception):
     """S3 refused or failed a call; ``code`` is S3's error code."""
@@ -127,6 +129,39 @@ def sign_part(
     Content-Length and x-amz-checksum-sha256 (and Content-MD5 when given) are signed headers:
     a body of another length or content fails the signature or the checksum at S3.
     """
+    headers = {"x-amz-checksum-sha256": checksum_sha256}
+    if content_md5:
+        headers["Content-MD5"] = content_md5
+    expires_in = expires_in or settings.UPLOADS_PART_URL_EXPIRES
+    signer = part_signer()
+    if signer is not None:
+        url = signer.sign_upload_part(
+            key=key,
+            upload_id=upload_id,
+            part_number=part_number,
+            content_length=size,
+            checksum_sha256=checksum_sha256,
+            content_md5=content_md5,
+            expires_in=expires_in,
+        )
+    else:
+        url = botocore_part_url(
+            key=key,
+            upload_id=upload_id,
+            part_number=part_number,
+            size=size,
+            checksum_sha256=checksum_sha256,
+            content_md5=content_md5,
+            expires_in=expires_in,
+        )
+    return SignedPart(part_number=part_number, url=url, headers=headers, size=size)
+
+
+def botocore_part_url(
+    *, key, upload_id, part_number, size, checksum_sha256, content_md5="", expires_in
+) -> str:
+    """The reference: what ``PartUrlSigner`` must produce byte for byte, at ~40× the cost."""
+    # The order of Params is the order of the URL's query: the fast signer copies it.
     params = {
         "Bucket": bucket(),
         "Key": key,
@@ -135,16 +170,30 @@ def sign_part(
         "ContentLength": size,
         "ChecksumSHA256": checksum_sha256,
     }
-    headers = {"x-amz-checksum-sha256": checksum_sha256}
     if content_md5:
         params["ContentMD5"] = content_md5
-        headers["Content-MD5"] = content_md5
-    url = client().generate_presigned_url(
-        "upload_part",
-        Params=params,
-        ExpiresIn=expires_in or settings.UPLOADS_PART_URL_EXPIRES,
-    )
-    return SignedPart(part_number=part_number, url=url, headers=headers, size=size)
+    return client().generate_presigned_url("upload_part", Params=params, ExpiresIn=expires_in)
+
+
+@functools.lru_cache(maxsize=4)
+def _signer_for(endpoint_url, access_key, secret_key, region, addressing_style, bucket_name):
+    try:
+        return PartUrlSigner(
+            access_key=access_key,
+            secret_key=secret_key,
+            region=region,
+            endpoint_url=endpoint_url or "",
+            addressing_style=addressing_style,
+            bucket=bucket_name,
+        )
+    except UnsupportedConfiguration:
+        # A set-up the fast signer does not model (another partition, "auto" addressing…)
+        # is signed by botocore instead: slower, never wrong.
+        return None
+
+
+def part_signer() -> PartUrlSigner | None:
+    return _signer_for(*_settings_key(), bucket())
 
 
 def list_parts(*, key: str, upload_id: str) -> list[S3Part]:
