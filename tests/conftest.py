@@ -45,6 +45,23 @@ def local_s3(tmp_path_factory):
         os.killpg(process.pid, signal.SIGKILL)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def drop_stray_database_sessions(django_db_setup, django_db_blocker):
+    """Let the test database be dropped at the end of the run.
+
+    Request threads of the live server that a browser kept alive can still hold pooled
+    connections when the session ends, and Postgres refuses to drop a database in use.
+    """
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
 @pytest.fixture(scope="session")
 def celery_worker(local_s3, django_db_setup, django_db_blocker):
     """A real Celery worker process on this run's queue, against the test database."""
