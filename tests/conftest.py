@@ -119,6 +119,22 @@ def no_server_errors():
     assert not raised, f"a view raised (500) on: {raised}"
 
 
+@pytest.fixture
+def published_tasks():
+    """Upload ids of the processing tasks really sent to the broker while the test runs."""
+    from celery.signals import before_task_publish
+
+    sent = []
+
+    def record(sender=None, body=None, **kwargs):
+        if sender == "uploads.tasks.process_upload":
+            sent.append(body[0][0])
+
+    before_task_publish.connect(record, weak=False)
+    yield sent
+    before_task_publish.disconnect(record)
+
+
 # --- People ---------------------------------------------------------------------------------
 
 

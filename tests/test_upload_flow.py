@@ -10,7 +10,6 @@ from datetime import timedelta
 
 import pytest
 import requests
-from celery.signals import before_task_publish
 from django.core.cache import caches
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -69,20 +68,6 @@ class Uploader:
 
     def complete(self, upload):
         return self.api("POST", f"{upload['id']}/complete/", json={})
-
-
-@pytest.fixture
-def published_tasks():
-    """Processing tasks actually sent to the broker from this process, by upload id."""
-    sent = []
-
-    def record(sender=None, body=None, **kwargs):
-        if sender == "uploads.tasks.process_upload":
-            sent.append(body[0][0])
-
-    before_task_publish.connect(record, weak=False)
-    yield sent
-    before_task_publish.disconnect(record)
 
 
 def test_a_64_mib_file_uploaded_in_parallel_parts_becomes_ready(live_server, celery_worker, alice):

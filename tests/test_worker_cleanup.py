@@ -5,7 +5,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from celery.signals import before_task_publish
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -17,20 +16,6 @@ from uploads.models import Upload, UploadState
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LATER = timedelta(minutes=16)  # past UPLOADS_ORPHAN_MIN_AGE
-
-
-@pytest.fixture
-def published(settings):
-    """Upload ids of the process_upload tasks sent while the test runs (to the broker)."""
-    sent = []
-
-    def record(sender=None, body=None, **kwargs):
-        if sender == "uploads.tasks.process_upload":
-            sent.append(body[0][0])
-
-    before_task_publish.connect(record, weak=False)
-    yield sent
-    before_task_publish.disconnect(record)
 
 
 def orphan() -> s3.OpenMultipartUpload:
@@ -100,7 +85,7 @@ def test_its_dry_run_shows_what_it_would_do_and_does_nothing(alice, settings):
     assert s3.head_object(failed.key) is None
 
 
-def test_an_upload_stuck_completing_with_a_whole_object_moves_on_to_processing(alice, published):
+def test_an_upload_stuck_completing_with_a_whole_object_moves_on_to_processing(alice, published_tasks):
     upload = completed_upload(
         alice, b"PK\x03\x04" + bytes(64), filename="m.zip", purpose="version_file",
         state=UploadState.COMPLETING, completing_at=timezone.now() - timedelta(hours=1), processing_at=None,
@@ -109,10 +94,10 @@ def test_an_upload_stuck_completing_with_a_whole_object_moves_on_to_processing(a
     maintenance.uploads_sweep_stuck()
 
     assert Upload.objects.get(pk=upload.pk).state == UploadState.PROCESSING
-    assert published == [str(upload.pk)]
+    assert published_tasks == [str(upload.pk)]
 
 
-def test_an_upload_stuck_completing_without_an_object_goes_back_to_uploading(alice, published):
+def test_an_upload_stuck_completing_without_an_object_goes_back_to_uploading(alice, published_tasks):
     upload = completed_upload(
         alice, b"x", filename="m.zip", purpose="version_file",
         state=UploadState.COMPLETING, completing_at=timezone.now() - timedelta(hours=1), processing_at=None,
@@ -122,10 +107,10 @@ def test_an_upload_stuck_completing_without_an_object_goes_back_to_uploading(ali
     maintenance.uploads_sweep_stuck()
 
     assert Upload.objects.get(pk=upload.pk).state == UploadState.UPLOADING
-    assert published == []
+    assert published_tasks == []
 
 
-def test_an_upload_completing_right_now_is_left_alone(alice, published):
+def test_an_upload_completing_right_now_is_left_alone(alice, published_tasks):
     upload = completed_upload(
         alice, b"x", filename="m.zip", purpose="version_file",
         state=UploadState.COMPLETING, completing_at=timezone.now(), processing_at=None,
@@ -136,12 +121,12 @@ def test_an_upload_completing_right_now_is_left_alone(alice, published):
     assert Upload.objects.get(pk=upload.pk).state == UploadState.COMPLETING
 
 
-def test_an_upload_stuck_processing_is_enqueued_again_once_per_window(alice, published):
+def test_an_upload_stuck_processing_is_enqueued_again_once_per_window(alice, published_tasks):
     stuck = completed_upload(alice, b"x", processing_at=timezone.now() - timedelta(hours=1))
     fresh = completed_upload(alice, b"y")
 
     maintenance.uploads_sweep_stuck()
     maintenance.uploads_sweep_stuck()
 
-    assert published == [str(stuck.pk)]
-    assert str(fresh.pk) not in published
+    assert published_tasks == [str(stuck.pk)]
+    assert str(fresh.pk) not in published_tasks

@@ -97,20 +97,29 @@ def _error(exc: ClientError) -> S3Error:
     return S3Error(error.get("Code", "Unknown"), error.get("Message", str(exc)))
 
 
+def _call(operation: str, *, absent: tuple[str, ...] = (), **params):
+    """One S3 call with botocore's errors as ``S3Error``; None when S3 answers a code in
+    ``absent`` (the thing asked about is not there, which is an answer, not a failure)."""
+    try:
+        return getattr(client(), operation)(Bucket=bucket(), **params)
+    except ClientError as exc:
+        error = _error(exc)
+        if error.code in absent:
+            return None
+        raise error from exc
+
+
 # --- Multipart uploads ---------------------------------------------------------------------
 
 
 def create_multipart_upload(*, key: str, content_type: str, filename: str) -> str:
-    try:
-        response = client().create_multipart_upload(
-            Bucket=bucket(),
-            Key=key,
-            ContentType=content_type,
-            ContentDisposition=attachment_disposition(filename),
-            ChecksumAlgorithm="SHA256",
-        )
-    except ClientError as exc:
-        raise _error(exc) from exc
+    response = _call(
+        "create_multipart_upload",
+        Key=key,
+        ContentType=content_type,
+        ContentDisposition=attachment_disposition(filename),
+        ChecksumAlgorithm="SHA256",
+    )
     return response["UploadId"]
 
 
@@ -201,12 +210,9 @@ def list_parts(*, key: str, upload_id: str) -> list[S3Part]:
     parts: list[S3Part] = []
     marker = 0
     while True:
-        try:
-            response = client().list_parts(
-                Bucket=bucket(), Key=key, UploadId=upload_id, PartNumberMarker=marker, MaxParts=1000
-            )
-        except ClientError as exc:
-            raise _error(exc) from exc
+        response = _call(
+            "list_parts", Key=key, UploadId=upload_id, PartNumberMarker=marker, MaxParts=1000
+        )
         for part in response.get("Parts", []):
             parts.append(
                 S3Part(
@@ -222,12 +228,9 @@ def list_parts(*, key: str, upload_id: str) -> list[S3Part]:
 
 def complete_multipart_upload(*, key: str, upload_id: str, parts: list[dict]) -> dict:
     """``parts``: ``{"PartNumber", "ETag", "ChecksumSHA256"}`` in part order."""
-    try:
-        response = client().complete_multipart_upload(
-            Bucket=bucket(), Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
-        )
-    except ClientError as exc:
-        raise _error(exc) from exc
+    response = _call(
+        "complete_multipart_upload", Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+    )
     # S3 may answer 200 and put the error in the body; botocore turns that into a ClientError,
     # but an answer with neither ETag nor error is still not a completed object.
     if "ETag" not in response:
@@ -237,22 +240,14 @@ def complete_multipart_upload(*, key: str, upload_id: str, parts: list[dict]) ->
 
 def abort_multipart_upload(*, key: str, upload_id: str) -> None:
     """Abort; an upload S3 no longer knows counts as aborted."""
-    try:
-        client().abort_multipart_upload(Bucket=bucket(), Key=key, UploadId=upload_id)
-    except ClientError as exc:
-        error = _error(exc)
-        if error.code not in ("NoSuchUpload", "404"):
-            raise error from exc
+    _call("abort_multipart_upload", Key=key, UploadId=upload_id, absent=("NoSuchUpload", "404"))
 
 
 def list_multipart_uploads(prefix: str = "") -> list[OpenMultipartUpload]:
     uploads: list[OpenMultipartUpload] = []
-    kwargs = {"Bucket": bucket(), "Prefix": prefix}
+    kwargs = {"Prefix": prefix}
     while True:
-        try:
-            response = client().list_multipart_uploads(**kwargs)
-        except ClientError as exc:
-            raise _error(exc) from exc
+        response = _call("list_multipart_uploads", **kwargs)
         for item in response.get("Uploads", []):
             uploads.append(OpenMultipartUpload(item["Key"], item["UploadId"], item.get("Initiated")))
         if not response.get("IsTruncated"):
@@ -266,36 +261,20 @@ def list_multipart_uploads(prefix: str = "") -> list[OpenMultipartUpload]:
 
 def head_object(key: str) -> dict | None:
     """The object's metadata, or None when there is no such object."""
-    try:
-        return client().head_object(Bucket=bucket(), Key=key)
-    except ClientError as exc:
-        error = _error(exc)
-        if error.code in ("404", "NoSuchKey", "NotFound"):
-            return None
-        raise error from exc
+    return _call("head_object", Key=key, absent=("404", "NoSuchKey", "NotFound"))
 
 
 def delete_object(key: str) -> None:
-    try:
-        client().delete_object(Bucket=bucket(), Key=key)
-    except ClientError as exc:
-        raise _error(exc) from exc
+    _call("delete_object", Key=key)
 
 
 def put_object(*, key: str, body: bytes, content_type: str) -> None:
-    try:
-        client().put_object(Bucket=bucket(), Key=key, Body=body, ContentType=content_type)
-    except ClientError as exc:
-        raise _error(exc) from exc
+    _call("put_object", Key=key, Body=body, ContentType=content_type)
 
 
 def read_range(key: str, start: int, end: int) -> bytes:
     """Bytes ``start``..``end`` inclusive."""
-    try:
-        response = client().get_object(Bucket=bucket(), Key=key, Range=f"bytes={start}-{end}")
-        return response["Body"].read()
-    except ClientError as exc:
-        raise _error(exc) from exc
+    return _call("get_object", Key=key, Range=f"bytes={start}-{end}")["Body"].read()
 
 
 def sha256_of_object(key: str, size: int, *, chunk: int = 8 * 1024 * 1024, on_progress=None) -> str:
@@ -349,25 +328,15 @@ def presigned_inline_get(key: str, expires_in: int | None = None, content_type: 
 
 
 def bucket_exists() -> bool:
-    try:
-        client().head_bucket(Bucket=bucket())
-        return True
-    except ClientError as exc:
-        if _error(exc).code in ("404", "NoSuchBucket", "NotFound"):
-            return False
-        raise _error(exc) from exc
+    return _call("head_bucket", absent=("404", "NoSuchBucket", "NotFound")) is not None
 
 
 def create_bucket() -> None:
-    kwargs = {"Bucket": bucket()}
+    kwargs = {}
     region = settings.AWS_S3_REGION_NAME
     if region and region != "us-east-1" and not settings.AWS_S3_ENDPOINT_URL:
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-    try:
-        client().create_bucket(**kwargs)
-    except ClientError as exc:
-        if _error(exc).code not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
-            raise _error(exc) from exc
+    _call("create_bucket", absent=("BucketAlreadyOwnedByYou", "BucketAlreadyExists"), **kwargs)
 
 
 def cors_rules(origins: list[str]) -> list[dict]:
@@ -383,56 +352,33 @@ def cors_rules(origins: list[str]) -> list[dict]:
 
 
 def put_cors(origins: list[str]) -> None:
-    try:
-        client().put_bucket_cors(
-            Bucket=bucket(), CORSConfiguration={"CORSRules": cors_rules(origins)}
-        )
-    except ClientError as exc:
-        raise _error(exc) from exc
+    _call("put_bucket_cors", CORSConfiguration={"CORSRules": cors_rules(origins)})
 
 
 def get_cors() -> list[dict]:
-    try:
-        return client().get_bucket_cors(Bucket=bucket()).get("CORSRules", [])
-    except ClientError as exc:
-        if _error(exc).code in ("NoSuchCORSConfiguration", "404"):
-            return []
-        raise _error(exc) from exc
+    response = _call("get_bucket_cors", absent=("NoSuchCORSConfiguration", "404"))
+    return (response or {}).get("CORSRules", [])
 
 
 def delete_cors() -> None:
-    try:
-        client().delete_bucket_cors(Bucket=bucket())
-    except ClientError as exc:
-        raise _error(exc) from exc
+    _call("delete_bucket_cors")
 
 
 ABORT_RULE_ID = "s7-abort-incomplete-multipart-uploads"
 
 
 def put_abort_lifecycle(days: int) -> None:
-    try:
-        client().put_bucket_lifecycle_configuration(
-            Bucket=bucket(),
-            LifecycleConfiguration={
-                "Rules": [
-                    {
-                        "ID": ABORT_RULE_ID,
-                        "Status": "Enabled",
-                        "Filter": {"Prefix": ""},
-                        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": days},
-                    }
-                ]
-            },
-        )
-    except ClientError as exc:
-        raise _error(exc) from exc
+    rule = {
+        "ID": ABORT_RULE_ID,
+        "Status": "Enabled",
+        "Filter": {"Prefix": ""},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": days},
+    }
+    _call("put_bucket_lifecycle_configuration", LifecycleConfiguration={"Rules": [rule]})
 
 
 def get_lifecycle_rules() -> list[dict]:
-    try:
-        return client().get_bucket_lifecycle_configuration(Bucket=bucket()).get("Rules", [])
-    except ClientError as exc:
-        if _error(exc).code in ("NoSuchLifecycleConfiguration", "404"):
-            return []
-        raise _error(exc) from exc
+    response = _call(
+        "get_bucket_lifecycle_configuration", absent=("NoSuchLifecycleConfiguration", "404")
+    )
+    return (response or {}).get("Rules", [])
