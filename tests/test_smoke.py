@@ -10,4 +10,4 @@ def test_a_small_upload_completes(alice_api):
     send_all_parts(alice_api, upload, data)
     response = alice_api.post(f"/api/uploads/{upload['id']}/complete/", {}, format="json")
     assert response.status_code == 202, response.content
-    assert response.json()["state"] == "processing"
+    assert response.json()["state"] == "completing"

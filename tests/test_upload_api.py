@@ -20,7 +20,7 @@ from tests.conftest import (
     sign,
     start_upload,
 )
-from uploads import s3
+from uploads import s3, services
 from uploads._sigv4 import PartUrlSigner
 from uploads.models import Upload
 
@@ -243,8 +243,8 @@ def test_complete_is_idempotent(alice_api):
     send_all_parts(alice_api, upload, TWO_PARTS)
     first, second = complete(alice_api, upload), complete(alice_api, upload)
     assert (first.status_code, second.status_code) == (202, 202)
-    assert first.json()["state"] == second.json()["state"] == "processing"
-    assert s3.head_object(upload["key"])["ContentLength"] == len(TWO_PARTS)
+    assert first.json()["state"] == second.json()["state"] == "completing"
+    assert first.json()["completing_at"] == second.json()["completing_at"]
 
 
 def test_the_detail_lists_the_parts_s3_holds_for_resume(alice_api):
@@ -309,7 +309,7 @@ def test_a_completed_upload_cannot_be_aborted(alice_api):
     complete(alice_api, upload)
     response = alice_api.delete(f"/api/uploads/{upload['id']}/")
     assert response.status_code == 409
-    assert s3.head_object(upload["key"]) is not None
+    assert Upload.objects.get(pk=upload["id"]).s3_upload_id in s3_open_upload_ids()
 
 
 # --- Progress ---------------------------------------------------------------------------------
@@ -401,6 +401,9 @@ def test_a_part_sent_again_with_other_content_replaces_the_old_one(alice_api):
     held = alice_api.get(f"/api/uploads/{upload['id']}/").json()["uploaded_parts"]
     assert [(p["part_number"], p["verified"]) for p in held] == [(1, True), (2, True)]
     assert complete(alice_api, upload).status_code == 202
+    # The worker's half of completion, run here: it assembles the parts S3 holds.
+    finished = services.upload_finish_completion(upload=Upload.objects.get(pk=upload["id"]))
+    assert finished.state == "processing"
     stored = s3.client().get_object(Bucket=s3.bucket(), Key=upload["key"])["Body"].read()
     assert stored == changed
 
@@ -423,3 +426,17 @@ def test_part_urls_come_from_the_fast_signer_and_match_botocores(alice_api):
     assert fast == reference
     headers = {"x-amz-checksum-sha256": b64_sha256(body), "Content-MD5": b64_md5(body)}
     assert requests.put(fast, data=body, headers=headers, timeout=30).status_code == 200
+
+
+def test_completion_finishes_after_a_worker_died_between_s3_and_the_database(alice_api):
+    upload = start_upload(alice_api, TWO_PARTS)
+    send_all_parts(alice_api, upload, TWO_PARTS)
+    complete(alice_api, upload)
+    services.upload_finish_completion(upload=Upload.objects.get(pk=upload["id"]))
+    # As if the worker had died after CompleteMultipartUpload but before recording it.
+    Upload.objects.filter(pk=upload["id"]).update(state="completing")
+
+    again = services.upload_finish_completion(upload=Upload.objects.get(pk=upload["id"]))
+
+    assert again.state == "processing"
+    assert s3.head_object(upload["key"])["ContentLength"] == len(TWO_PARTS)

@@ -30,7 +30,7 @@ REQUEUED_KEY_PREFIX = "uploads:requeued:"
 class CleanupPlan:
     now: datetime
     stale: list[Upload] = field(default_factory=list)  # open past expiry: expire, abort on S3
-    stuck_completing: list[Upload] = field(default_factory=list)  # a web process died
+    stuck_completing: list[Upload] = field(default_factory=list)  # its task was lost: enqueue again
     stuck_processing: list[Upload] = field(default_factory=list)  # enqueue again
     orphans: list[s3.OpenMultipartUpload] = field(default_factory=list)  # no row knows them
     closed: list[tuple[s3.OpenMultipartUpload, Upload]] = field(default_factory=list)
@@ -40,7 +40,7 @@ class CleanupPlan:
         """One line per action, for people."""
         out = []
         out += [f"expire stale upload {u.pk} ({u.filename}, expired {u.expires_at:%Y-%m-%d %H:%M})" for u in self.stale]
-        out += [f"resolve upload {u.pk} stuck completing since {u.completing_at:%Y-%m-%d %H:%M}" for u in self.stuck_completing]
+        out += [f"enqueue upload {u.pk} stuck completing since {u.completing_at:%Y-%m-%d %H:%M}" for u in self.stuck_completing]
         out += [f"enqueue upload {u.pk} stuck processing since {u.processing_at:%Y-%m-%d %H:%M}" for u in self.stuck_processing]
         out += [f"abort orphan multipart upload {m.key} ({m.upload_id}, started {m.initiated:%Y-%m-%d %H:%M})" for m in self.orphans]
         out += [f"abort multipart upload {m.key} of {u.state} upload {u.pk}" for m, u in self.closed]
@@ -65,36 +65,9 @@ def stuck_processing(*, now: datetime) -> list[Upload]:
     return list(Upload.objects.filter(state=UploadState.PROCESSING, processing_at__lte=now - limit))
 
 
-def upload_resolve_stuck_completing(*, upload: Upload) -> Upload:
-    """The web process that was completing this upload died: finish its work or undo it.
-
-    A whole object on S3 means CompleteMultipartUpload succeeded: go on to processing. No
-    object means it never ran: back to uploading, where the uploader's retry completes it (the
-    multipart upload is still open on S3). An object of the wrong size fails the upload.
-    """
-    try:
-        head = s3.head_object(upload.key)
-    except s3.S3Error:
-        logger.warning("cannot see %s on S3; leaving it completing for now", upload.pk)
-        return upload
-    if head is None:
-        services.transition(upload, source=UploadState.COMPLETING, target=UploadState.UPLOADING)
-    elif head["ContentLength"] != upload.size:
-        services.upload_fail(
-            upload=upload,
-            reason=f"S3 holds {head['ContentLength']:,} bytes where {upload.size:,} were planned.",
-        )
-    else:
-        with transaction.atomic():
-            if services.transition(
-                upload, source=UploadState.COMPLETING, target=UploadState.PROCESSING
-            ):
-                services.enqueue_processing(upload)
-    return upload
-
-
 def upload_requeue_stuck(*, upload: Upload) -> bool:
-    """Enqueue processing again, at most once per stuck-limit window (the cache says when)."""
+    """Enqueue the upload's task again, at most once per stuck-limit window (the cache says
+    when). The task finishes whatever is left: completion on S3, then processing."""
     window = settings.UPLOADS_STUCK_PROCESSING_AFTER
     try:
         first = caches[settings.UPLOADS_PROGRESS_CACHE].add(
@@ -109,11 +82,8 @@ def upload_requeue_stuck(*, upload: Upload) -> bool:
 
 def uploads_sweep_stuck(*, now: datetime | None = None) -> dict:
     now = now or timezone.now()
-    completing = stuck_completing(now=now)
-    for upload in completing:
-        upload_resolve_stuck_completing(upload=upload)
-    requeued = sum(upload_requeue_stuck(upload=upload) for upload in stuck_processing(now=now))
-    return {"completing": len(completing), "requeued": requeued}
+    stuck = stuck_completing(now=now) + stuck_processing(now=now)
+    return {"requeued": sum(upload_requeue_stuck(upload=upload) for upload in stuck)}
 
 
 # --- What S3 holds ---------------------------------------------------------------------------
@@ -173,10 +143,8 @@ def cleanup_apply(plan: CleanupPlan) -> dict:
     """Carry the plan out; returns how many of each action were done."""
     expired = services.uploads_expire_stale(now=plan.now) if plan.stale else []
     done = {"expired": len(expired)}
-    for upload in plan.stuck_completing:
-        upload_resolve_stuck_completing(upload=upload)
-    done["completing_resolved"] = len(plan.stuck_completing)
-    done["requeued"] = sum(upload_requeue_stuck(upload=upload) for upload in plan.stuck_processing)
+    stuck = plan.stuck_completing + plan.stuck_processing
+    done["requeued"] = sum(upload_requeue_stuck(upload=upload) for upload in stuck)
     done["orphans_aborted"] = _abort_all(plan.orphans)
     done["closed_aborted"] = _abort_all(item for item, _ in plan.closed)
     deleted = 0

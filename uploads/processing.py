@@ -20,7 +20,7 @@ from django.core.cache import caches
 from uploads import progress, purposes, s3
 from uploads._images import ImageRejected, make_renditions
 from uploads.models import Upload, UploadState
-from uploads.services import transition
+from uploads.services import transition, upload_finish_completion
 from uploads.sniff import HEAD_BYTES, TAIL_BYTES, Sample
 
 logger = logging.getLogger("uploads")
@@ -43,6 +43,8 @@ def upload_process(*, upload: Upload) -> Upload:
     streamed in ranged reads with constant memory, is stored on the upload. Then the purpose's
     ``process`` hook runs, and what it returns becomes ``Upload.result``.
     """
+    if upload.state == UploadState.COMPLETING:
+        upload = upload_finish_completion(upload=upload)
     if upload.state != UploadState.PROCESSING:
         return upload
     attempt = _count_attempt(upload)

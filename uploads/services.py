@@ -11,7 +11,6 @@ import binascii
 import logging
 import posixpath
 import re
-import time
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -37,9 +36,6 @@ from uploads.signals import upload_state_changed
 logger = logging.getLogger("uploads")
 
 MAX_PARTS_PER_SIGNING = 100
-# A caller that finds another caller completing the same upload waits this long for its result,
-# so that concurrent completes all answer alike.
-COMPLETION_WAIT_SECONDS = 10
 
 
 # --- Transitions ---------------------------------------------------------------------------
@@ -335,50 +331,61 @@ def _number_list(numbers: list[int], limit: int = 20) -> str:
 
 
 def upload_complete(*, upload: Upload, client_etags: dict[int, str] | None = None) -> Upload:
-    """Check with S3 that every planned part arrived, complete the object, start processing.
+    """Check with S3 that every planned part arrived, then hand the upload to the worker.
 
-    Idempotent: an upload already past completion is returned as it is. Of concurrent callers
-    one completes; the others wait for its outcome and answer alike.
+    CompleteMultipartUpload itself runs on the worker (``upload_finish_completion``): for
+    thousands of parts S3 may take longer than a web request should. Idempotent: of concurrent
+    callers one moves the upload to completing and enqueues one task; every caller then answers
+    with the upload as it is, past uploading.
     """
     if upload.state in (UploadState.ABORTED, UploadState.EXPIRED):
         raise WrongState(f"This upload was {upload.state}; it cannot be completed.", state=upload.state)
-    if upload.state == UploadState.COMPLETING:
-        return _wait_for_completion(upload)
     if upload.state != UploadState.UPLOADING:
-        return upload  # processing, ready or failed: completion already happened
+        return upload  # completing, processing, ready or failed: completion is under way or done
 
     problems = _problems_with(upload, held_parts(upload), client_etags or {})
     if problems:
         raise PartsNotReady(f"This upload cannot be completed yet: {_describe(problems)}.", **problems)
 
-    if not transition(upload, source=UploadState.UPLOADING, target=UploadState.COMPLETING):
-        upload.refresh_from_db()
-        if upload.state == UploadState.COMPLETING:
-            return _wait_for_completion(upload)
-        return upload_complete(upload=upload, client_etags=client_etags)
-    return _finish_completion(upload)
+    with transaction.atomic():
+        if transition(upload, source=UploadState.UPLOADING, target=UploadState.COMPLETING):
+            progress.write(upload.pk, stage="completing", bytes_uploaded=upload.size)
+            enqueue_processing(upload)
+            return upload
+    upload.refresh_from_db()
+    return upload
 
 
-def _finish_completion(upload: Upload) -> Upload:
-    """The winner's half of completion: S3 calls, then COMPLETING → PROCESSING or FAILED."""
+def upload_finish_completion(*, upload: Upload) -> Upload:
+    """The worker's half of completion: CompleteMultipartUpload with every part's ETag and
+    SHA-256, a HeadObject size check, then COMPLETING → PROCESSING (or FAILED).
+
+    Safe to run again after a crash at any point: an object S3 already completed is recognised
+    by its size and completion carries on from there.
+    """
+    if upload.state != UploadState.COMPLETING:
+        return upload
     records = dict(
         UploadPart.objects.filter(upload=upload).values_list("part_number", "checksum_sha256")
     )
+    held_list = held_parts(upload)
+    problems = _problems_with(upload, held_list, {}) if held_list else {}
+    if problems and not _object_is_whole(upload):
+        # The parts changed after the web request checked them (a part re-sent meanwhile).
+        return upload_fail(
+            upload=upload, reason=f"The parts changed during completion: {_describe(problems)}."
+        )
+    held = {part.part_number: part for part in held_list}
     try:
-        held = {part.part_number: part for part in held_parts(upload)}
         s3.complete_multipart_upload(
             key=upload.key,
             upload_id=upload.s3_upload_id,
             parts=[
-                {
-                    "PartNumber": n,
-                    "ETag": f'"{held[n].etag}"',
-                    "ChecksumSHA256": records[n],
-                }
+                {"PartNumber": n, "ETag": f'"{held[n].etag}"', "ChecksumSHA256": records[n]}
                 for n in range(1, upload.part_count + 1)
             ],
         )
-    except (s3.S3Error, KeyError, StorageUnavailable) as exc:
+    except (s3.S3Error, KeyError) as exc:
         if not _object_is_whole(upload):
             return _completion_failed_at_s3(upload, exc)
         # A previous attempt completed on S3 but died before recording it: carry on.
@@ -387,43 +394,29 @@ def _finish_completion(upload: Upload) -> Upload:
     if head is None or head["ContentLength"] != upload.size:
         found = "no object" if head is None else f"{head['ContentLength']:,} bytes"
         return upload_fail(upload=upload, reason=f"S3 holds {found} where {upload.size:,} bytes were planned.")
-
-    with transaction.atomic():
-        if transition(upload, source=UploadState.COMPLETING, target=UploadState.PROCESSING):
-            progress.write(upload.pk, stage="verifying", bytes_uploaded=upload.size)
-            enqueue_processing(upload)
+    if transition(upload, source=UploadState.COMPLETING, target=UploadState.PROCESSING):
+        progress.write(upload.pk, stage="verifying", bytes_uploaded=upload.size)
+    else:
+        upload.refresh_from_db()
     return upload
 
 
 def _object_is_whole(upload: Upload) -> bool:
-    try:
-        head = s3.head_object(upload.key)
-    except s3.S3Error:
-        return False
+    head = s3.head_object(upload.key)
     return head is not None and head["ContentLength"] == upload.size
 
 
 def _completion_failed_at_s3(upload: Upload, exc: Exception) -> Upload:
     code = getattr(exc, "code", "")
     logger.warning("CompleteMultipartUpload failed for %s: %s", upload.pk, exc)
-    if code in ("InvalidPart", "InvalidPartOrder", "BadDigest", "InvalidDigest", "EntityTooSmall"):
-        # S3 says the parts are not what was signed; let the uploader send them again.
-        transition(upload, source=UploadState.COMPLETING, target=UploadState.UPLOADING)
-        raise PartsNotReady(
-            "S3 refused the parts as they are; send the parts again and retry.", s3_error=code
+    refusals = ("InvalidPart", "InvalidPartOrder", "BadDigest", "InvalidDigest", "EntityTooSmall")
+    if code in (*refusals, "NoSuchUpload") or isinstance(exc, KeyError):
+        # S3 says the parts are not what was signed, or no longer knows the upload: nothing
+        # half-right may become an object, so the upload ends here with S3's reason.
+        return upload_fail(
+            upload=upload, reason=f"S3 refused to assemble the parts ({code or 'a part is missing'})."
         )
-    if code == "NoSuchUpload":
-        return upload_fail(upload=upload, reason="S3 no longer knows this upload.")
-    transition(upload, source=UploadState.COMPLETING, target=UploadState.UPLOADING)
-    raise StorageUnavailable("Storage is unavailable right now; try completing again shortly.")
-
-
-def _wait_for_completion(upload: Upload) -> Upload:
-    deadline = time.monotonic() + COMPLETION_WAIT_SECONDS
-    while upload.state == UploadState.COMPLETING and time.monotonic() < deadline:
-        time.sleep(0.05)
-        upload.refresh_from_db()
-    return upload
+    raise exc  # a passing failure: the task retries with backoff while the upload stays completing
 
 
 def enqueue_processing(upload: Upload) -> None:

@@ -9,14 +9,15 @@ from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from uploads import maintenance, processing, s3, services
+from uploads.errors import StorageUnavailable
 from uploads.models import Upload
 
 
 @shared_task(
     acks_late=True,
     reject_on_worker_lost=True,
-    # S3 or the network failing is worth another try; the upload stays in processing meanwhile.
-    autoretry_for=(s3.S3Error, BotoCoreError, ConnectionError),
+    # S3 or the network failing is worth another try; the upload stays where it was meanwhile.
+    autoretry_for=(s3.S3Error, StorageUnavailable, BotoCoreError, ConnectionError),
     retry_backoff=5,
     retry_backoff_max=300,
     max_retries=5,
