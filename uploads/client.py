@@ -41,7 +41,8 @@ RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
 # A URL is re-signed when it would expire within this margin: a part PUT must not start on a
 # URL that dies while the bytes are in flight.
 EXPIRY_MARGIN_SECONDS = 60
-PROGRESS_REPORT_EVERY = 2.0
+# Like the browser: a few reports a minute at most; each one costs the web dyno a request.
+PROGRESS_REPORT_EVERY = 15.0
 
 
 class S7ClientError(Exception):
@@ -338,7 +339,7 @@ class S7Client:
 
     def wait_until_final(self, upload_id: str, *, timeout: float = 600) -> dict:
         deadline = time.monotonic() + timeout
-        delay = 0.1
+        delay = 0.25  # verifying takes about a second per 400 MB: no need to ask more often
         while True:
             record = self.api("GET", f"/api/uploads/{upload_id}/progress/")
             if record["state"] in FINAL_STATES:
@@ -346,7 +347,7 @@ class S7Client:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"upload {upload_id} is still {record['state']} after {timeout} s")
             time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+            delay = min(delay * 2, 2.0)
 
     def abort(self, upload_id: str) -> None:
         self.api("DELETE", f"/api/uploads/{upload_id}/", ok=(204,))
@@ -504,9 +505,9 @@ class _Transfer:
             self.bar.update(nbytes)
             self.changed.notify_all()
 
-    def _report_progress(self, force: bool = False) -> None:
+    def _report_progress(self) -> None:
         now = time.monotonic()
-        if not force and now - self.last_report < PROGRESS_REPORT_EVERY:
+        if now - self.last_report < PROGRESS_REPORT_EVERY:
             return
         self.last_report = now
         try:
@@ -566,7 +567,6 @@ class _Transfer:
             for future in done:
                 future.result()
             self._report_progress()
-        self._report_progress(force=True)
 
     def _reap(self, futures: set[Future]) -> set[Future]:
         """Raise the first failure of a finished sender; keep the unfinished ones."""

@@ -424,12 +424,12 @@ def enqueue_processing(upload: Upload) -> None:
     upload_id = str(upload.pk)
 
     def send():
-        from uploads.tasks import process_upload
+        from uploads.tasks import process_upload  # tasks import this module
 
         try:
             process_upload.delay(upload_id)
         except Exception:
-            # The broker is down: the upload stays in processing and the periodic sweep of
+            # The broker is down: the upload stays where it is and the periodic sweep of
             # stuck uploads enqueues it again, so the uploader still gets an answer.
             logger.exception("could not enqueue processing of %s", upload_id)
 
