@@ -26,6 +26,7 @@ class Sizes:
     rounds: int
     complete_parts: int  # benchmark 5
     complete_baseline_parts: int
+    tiny_parts: int  # benchmark 5: a real request over this many 1 KiB parts
     image_megapixels: int  # benchmark 6
     image_repeat: int
 
@@ -33,10 +34,10 @@ class Sizes:
     def from_env(cls, smoke: bool) -> "Sizes":
         defaults = (
             dict(file_mib=20, repeat=1, sign_urls=50, uploaders=4, rounds=1, complete_parts=6,
-                 complete_baseline_parts=2, image_megapixels=1, image_repeat=1)
+                 complete_baseline_parts=2, tiny_parts=20, image_megapixels=1, image_repeat=1)
             if smoke
             else dict(file_mib=1024, repeat=3, sign_urls=5000, uploaders=32, rounds=5,
-                      complete_parts=1000, complete_baseline_parts=100, image_megapixels=24,
+                      complete_parts=1000, complete_baseline_parts=100, tiny_parts=10_000, image_megapixels=24,
                       image_repeat=3)
         )  # fmt: skip
         return cls(**{name: _env_int(f"BENCH_{name.upper()}", value) for name, value in defaults.items()})

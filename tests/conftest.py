@@ -52,13 +52,14 @@ def drop_stray_database_sessions(django_db_setup, django_db_blocker):
     Request threads of the live server that a browser kept alive can still hold pooled
     connections when the session ends, and Postgres refuses to drop a database in use.
     """
-    yield
     from django.db import connection
 
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
+    test_database = connection.settings_dict["NAME"]
+    yield
+    with django_db_blocker.unblock(), connection._nodb_cursor() as cursor:
         cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+            [test_database],
         )
 
 
