@@ -220,11 +220,11 @@ def run(services: Services, sizes, workdir) -> tuple[str, str, dict]:
         + " MiB (median in the table)."
     )
     two += (
-        f"\n\nWeb time is the sum of gunicorn's own request durations (`%(D)s` in its access log), "
-        f"including S7's progress reports and status polls until `ready`. RSS growth is the "
-        f"largest rise (median over runs) of any gunicorn worker's high-water mark (VmHWM, reset before each run) "
-        f"over its RSS before the upload. Targets: S7 ≤ 0.1 s of web time per GiB and < 10 MB "
-        f"RSS growth."
+        "\n\nWeb time is the sum of gunicorn's own request durations (`%(D)s` in its access log), "
+        "including S7's progress reports and status polls until `ready`. RSS growth is the "
+        "largest rise (median over runs) of any gunicorn worker's high-water mark (VmHWM, reset before each run) "
+        "over its RSS before the upload. Targets: S7 ≤ 0.1 s of web time per GiB and < 10 MB "
+        "RSS growth."
     )
     figures = {"s7_rate": s7_rate, "tm_rate": tm_rate, "s7_web_per_gib": s7_web, "s7_rss_mib": s7_rss}
     return one, two, figures

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from tests.conftest import start_upload
-from uploads.models import Upload, UploadState
+from uploads.models import Upload
 
 pytestmark = pytest.mark.django_db
 

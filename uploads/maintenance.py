@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import transaction
 from django.utils import timezone
 
 from uploads import s3, services

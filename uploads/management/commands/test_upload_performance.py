@@ -11,7 +11,6 @@ import os
 import statistics
 import tempfile
 import threading
-import time
 
 import requests
 from django.contrib.auth import get_user_model
