@@ -44,15 +44,19 @@ class ItemForm(forms.ModelForm):
         model = Item
         fields = ["name", "permalink", "byline", "topnote", "body", "tc", "tags"]
         widgets = {"body": forms.Textarea(attrs={"rows": 12})}
-        help_texts = {"permalink": "The item's address: /items/<permalink>/. Left empty, it comes from the name."}
+        help_texts = {
+            "permalink": "The item's address: /items/your-permalink/. Left empty, it comes from the name."
+        }
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["permalink"].required = False
         others = Item.objects.order_by("name").only("name")
+        # The model's tags arrive in ``initial`` as a list (``[]`` for a new item): show names.
+        self.initial["tags"] = ""
         if self.instance.pk:
             others = others.exclude(pk=self.instance.pk)
-            self.initial.setdefault("tags", ", ".join(t.name for t in self.instance.tags.all()))
+            self.initial["tags"] = ", ".join(t.name for t in self.instance.tags.all())
         self.fields["tc"].queryset = others
         self.fields["tc"].empty_label = "None"
 

@@ -236,3 +236,12 @@ def test_logout_asks_on_get_and_acts_on_post(alice):
     assert client.get("/settings/").status_code == 200
     assert client.post("/logout/").status_code == 302
     assert client.get("/settings/").status_code == 302
+
+
+def test_the_new_item_form_starts_with_empty_tags_and_the_edit_form_shows_names(item, alice):
+    client = client_for(alice)
+    new_page = client.get("/items/new").content.decode()
+    assert 'name="tags" value' not in new_page and "[]" not in new_page
+    edit_page = client.get(f"/items/{item.permalink}/edit").content.decode()
+    tag_names = ", ".join(tag.name for tag in item.tags.all())
+    assert f'name="tags" value="{tag_names}"' in edit_page
