@@ -50,6 +50,9 @@ class OpenMultipartUpload:
     initiated: object
 
 
+MAX_PART_NUMBER = 10_000
+
+
 def _settings_key():
     return (
         settings.AWS_S3_ENDPOINT_URL,
@@ -205,25 +208,27 @@ def part_signer() -> PartUrlSigner | None:
     return _signer_for(*_settings_key(), bucket())
 
 
-def list_parts(*, key: str, upload_id: str) -> list[S3Part]:
-    """Every part S3 holds for the upload, following all pages."""
-    parts: list[S3Part] = []
+def list_parts(*, key: str, upload_id: str, page_size: int = 1000) -> list[S3Part]:
+    """Every part S3 holds for the upload, following all pages, each (number, ETag) once."""
+    parts: dict[tuple[int, str], S3Part] = {}
     marker = 0
     while True:
         response = _call(
-            "list_parts", Key=key, UploadId=upload_id, PartNumberMarker=marker, MaxParts=1000
+            "list_parts", Key=key, UploadId=upload_id, PartNumberMarker=marker, MaxParts=page_size
         )
-        for part in response.get("Parts", []):
-            parts.append(
-                S3Part(
-                    part_number=part["PartNumber"],
-                    size=part["Size"],
-                    etag=part["ETag"].strip('"'),
-                )
-            )
+        page = [
+            S3Part(part_number=part["PartNumber"], size=part["Size"], etag=part["ETag"].strip('"'))
+            for part in response.get("Parts", [])
+        ]
+        for part in page:
+            parts.setdefault((part.part_number, part.etag), part)
         if not response.get("IsTruncated"):
-            return parts
-        marker = response["NextPartNumberMarker"]
+            return sorted(parts.values(), key=lambda part: part.part_number)
+        # SeaweedFS orders parts by file name, so part 10,000 (the only five-digit number) is
+        # listed between 999 and 1,000, and a page ending there would make its next marker skip
+        # parts 1,000-9,999: carry on after the highest part below it instead.
+        below = [part.part_number for part in page if part.part_number < MAX_PART_NUMBER]
+        marker = max(below) if below else response["NextPartNumberMarker"]
 
 
 def complete_multipart_upload(*, key: str, upload_id: str, parts: list[dict]) -> dict:
