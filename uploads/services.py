@@ -259,23 +259,22 @@ def held_parts(upload: Upload) -> list[HeldPart]:
         if exc.code == "NoSuchUpload":
             return []
         raise StorageUnavailable("Storage is unavailable right now; try again shortly.") from exc
-    records = {
-        record.part_number: record
-        for record in UploadPart.objects.filter(upload=upload).only(
+    # Tuples, not model instances: a 10,000-part upload has 10,000 records.
+    signed = {
+        number: (checksum, base64.b64decode(md5).hex() if md5 else "")
+        for number, checksum, md5 in UploadPart.objects.filter(upload=upload).values_list(
             "part_number", "checksum_sha256", "content_md5"
         )
     }
     held: dict[int, HeldPart] = {}
     for part in listed:
-        record = records.get(part.part_number)
+        checksum, md5_hex = signed.get(part.part_number, ("", ""))
         candidate = HeldPart(
             part_number=part.part_number,
             size=part.size,
             etag=part.etag,
-            checksum_sha256=record.checksum_sha256 if record else "",
-            signed_md5=base64.b64decode(record.content_md5).hex()
-            if record and record.content_md5
-            else "",
+            checksum_sha256=checksum,
+            signed_md5=md5_hex,
         )
         # SeaweedFS lists a part sent twice once per upload of it (AWS keeps only the latest);
         # the copy whose ETag is the signed MD5 is the content the last signature was for.
