@@ -22,7 +22,8 @@ DEBUG = envbool("DEBUG", default=not PRODUCTION)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS") or ([] if PRODUCTION else ["127.0.0.1", "localhost"])
 if PRODUCTION and not ALLOWED_HOSTS:
     required("ALLOWED_HOSTS", "")
-SITE_URL = env("SITE_URL", "" if PRODUCTION else "http://127.0.0.1:8000")
+# The site's origin: links in e-mails and the one origin S3's CORS rule lets upload.
+SITE_URL = required("SITE_URL", "http://127.0.0.1:8000")
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS") or ([SITE_URL] if SITE_URL else [])
 
 INSTALLED_APPS = [

@@ -47,10 +47,11 @@ def test_check_deploy_is_clean_with_production_settings():
 
 
 def test_production_start_up_names_every_missing_setting():
-    env = {k: v for k, v in PRODUCTION_ENV.items() if k not in ("SECRET_KEY", "AWS_STORAGE_BUCKET_NAME")}
+    missing = ("SECRET_KEY", "SITE_URL", "AWS_STORAGE_BUCKET_NAME")
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k not in missing}
     result = manage("check", env=env)
     assert result.returncode != 0
-    assert "Production settings are missing: SECRET_KEY, AWS_STORAGE_BUCKET_NAME" in result.stderr
+    assert "Production settings are missing: SECRET_KEY, SITE_URL, AWS_STORAGE_BUCKET_NAME" in result.stderr
 
 
 def test_local_settings_need_nothing_installed(tmp_path):
