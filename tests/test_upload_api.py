@@ -421,7 +421,7 @@ def test_part_urls_come_from_the_fast_signer_and_match_botocores(alice_api):
     # Only botocore's clock is frozen here, so that both URLs are signed for the same second.
     with mock.patch("botocore.auth.get_current_datetime", return_value=now):
         reference = s3.botocore_part_url(
-            key=upload.key, upload_id=upload.s3_upload_id, part_number=2, size=len(body),
+            key=upload.key, upload_id=upload.s3_upload_id, part_number=2, content_length=len(body),
             checksum_sha256=b64_sha256(body), content_md5=b64_md5(body), expires_in=60,
         )  # fmt: skip
     assert fast == reference
@@ -459,3 +459,15 @@ def test_listing_parts_finds_every_part_across_pages_including_part_10000(alice_
             assert [part.part_number for part in listed] == sorted(numbers), page_size
     finally:
         s3.abort_multipart_upload(key=key, upload_id=upload_id)
+
+
+def test_a_set_up_the_fast_signer_does_not_model_is_signed_by_botocore(alice_api, settings):
+    upload = Upload.objects.get(pk=start_upload(alice_api, TWO_PARTS)["id"])
+    settings.AWS_S3_ADDRESSING_STYLE = "auto"  # the fast signer refuses "auto"
+    assert s3.part_signer() is None
+    body = TWO_PARTS[8 * MiB :]
+    signed = s3.sign_part(
+        key=upload.key, upload_id=upload.s3_upload_id, part_number=2, size=len(body),
+        checksum_sha256=b64_sha256(body),
+    )  # fmt: skip
+    assert put_part({"url": signed.url, "headers": signed.headers}, body).status_code == 200
