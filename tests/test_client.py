@@ -72,15 +72,17 @@ def test_it_resumes_an_interrupted_upload_sending_only_the_missing_parts(
         )
     upload = Upload.objects.get()
     held_before = {part.part_number for part in s3.list_parts(key=upload.key, upload_id=upload.s3_upload_id)}
-    assert held_before == {1, 2}
+    # The sender thread may already have started part 3 when part 2's hook raised: the run
+    # stops within a part, so S3 holds parts 1 and 2, perhaps 3, never all five.
+    assert {1, 2} <= held_before <= {1, 2, 3}
 
     result = S7Client(live_server.url, token, workers=2, progress=False).upload(
         path, purpose="version_file"
     )
 
     assert result.resumed and result.id == str(upload.pk)
-    assert result.parts_skipped == [1, 2]
-    assert result.parts_sent == [3, 4, 5]
+    assert result.parts_skipped == sorted(held_before)
+    assert result.parts_sent == sorted({1, 2, 3, 4, 5} - held_before)
     assert result.state == "ready", result.error
     assert Upload.objects.get(pk=result.id).sha256 == sha256_hex(path)
 
