@@ -25,8 +25,8 @@ import requests
 from django.utils import timezone
 
 from bench.common import bench_user, ratio, table
-from uploads import s3
-from uploads.models import Upload, UploadPart
+from uploads.storage import s3
+from uploads.core.models import Upload, UploadPart
 
 PART_SIZE = 5 * 1024 * 1024  # S3's minimum
 

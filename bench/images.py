@@ -52,10 +52,10 @@ def old_way(path: str) -> list[bytes]:
 
 
 def s7_way(path: str):
-    from uploads._images import make_renditions
+    from uploads.worker.images import make_renditions
 
     with open(path, "rb") as f:
-        return make_renditions(f)
+        return make_renditions(f, [(f"box{i}", width, height) for i, (width, height) in enumerate(RENDITIONS)])
 
 
 def _vm(name: str) -> int:
@@ -67,7 +67,7 @@ def _vm(name: str) -> int:
 
 def _measure(way: str, path: str) -> dict:
     import PIL.Image  # noqa: F401  imports are the interpreter's baseline, not the work
-    import uploads._images  # noqa: F401
+    import uploads.worker.images  # noqa: F401
 
     baseline = _vm("VmRSS")
     started = time.perf_counter()
@@ -100,7 +100,7 @@ def run(services, sizes, workdir):
         [
             ["old: full decode + LANCZOS per rendition, twice (baseline)", f"{old_time:.2f}",
              f"{old_peak:.0f}", f"{old_growth:.0f}"],
-            ["S7: uploads._images.make_renditions", f"{s7_time:.2f}", f"{s7_peak:.0f}", f"{s7_growth:.0f}"],
+            ["S7: uploads.worker.images.make_renditions", f"{s7_time:.2f}", f"{s7_peak:.0f}", f"{s7_growth:.0f}"],
             ["S7 speed-up / memory ratio", ratio(old_time, s7_time), ratio(s7_peak, old_peak),
              ratio(s7_growth, old_growth)],
         ],

@@ -9,8 +9,8 @@ import time
 from django.conf import settings
 
 from bench.common import median, ratio, table
-from uploads import s3
-from uploads._sigv4 import PartUrlSigner
+from uploads.storage import s3
+from uploads.storage.sigv4 import PartUrlSigner
 
 KEY = "uploads/version_file/0b7d9a52-5c3e-4a57-b8b5-1c0f2f7f2c11/marathon-infinity.zip"
 UPLOAD_ID = "ZTk2YjQ1NjctYjQ0NC00NmQ4LWE0ZTItZjc4MjE2OGYwYTQz"
@@ -67,7 +67,7 @@ def run(services, sizes, workdir):
         ["signer", "µs per URL (median of 3)", "speed-up"],
         [
             ["botocore generate_presigned_url (baseline)", f"{boto:,.1f}", "1.00×"],
-            ["uploads._sigv4.PartUrlSigner", f"{fast:,.1f}", ratio(boto, fast)],
+            ["uploads.storage.sigv4.PartUrlSigner", f"{fast:,.1f}", ratio(boto, fast)],
         ],
     )
     text += (

@@ -21,7 +21,7 @@ from django.conf import settings
 
 from bench.common import MiB, bench_user, median, ratio, table, write_random_file
 from bench.services import PeakRss, Services
-from uploads import s3
+from uploads.storage import s3
 from uploads.client import S7Client
 
 WORKERS = 8
@@ -109,7 +109,7 @@ def web_time_by_kind(logged) -> dict[str, list[float]]:
 
 
 def s3_key(upload_id: str) -> str:
-    from uploads.models import Upload
+    from uploads.core.models import Upload
 
     return Upload.objects.get(pk=upload_id).key
 

@@ -6,7 +6,7 @@ from django.utils.text import slugify
 
 from items.models import RESERVED_PERMALINKS, Item, Review, User, Version
 from items.services import parse_tag_names
-from uploads.fields import UploadField, UploadFormMixin
+from uploads.pages.fields import UploadField, UploadFormMixin
 
 SCREENSHOT_SLOTS = 4
 

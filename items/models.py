@@ -13,8 +13,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from uploads import s3
-
 # Paths under /items/ that are pages, not items.
 RESERVED_PERMALINKS = frozenset({"new", "list", "search"})
 
@@ -91,14 +89,6 @@ class Item(models.Model):
     def editable_by(self, user) -> bool:
         return user.is_authenticated and (user.pk == self.owner_id or user.is_staff)
 
-    @property
-    def newest_version(self):
-        return self.versions.order_by("-created_at", "-pk").first()
-
-    @property
-    def cover(self):
-        """The first screenshot, shown in lists."""
-        return self.screenshots.select_related("upload").first()
 
 
 class Version(models.Model):
@@ -174,12 +164,8 @@ class Screenshot(models.Model):
 
     def rendition(self, name: str) -> dict | None:
         """``{"key", "width", "height", "url"}`` once the worker has made it, else None."""
-        if self.upload.state != "ready":
-            return None
-        found = (self.upload.result or {}).get("renditions", {}).get(name)
-        if not found or not found.get("key"):
-            return None
-        return {**found, "url": s3.presigned_inline_get(found["key"])}
+        found = self.upload.rendition(name)
+        return {**found, "url": self.upload.rendition_url(name)} if found else None
 
     @cached_property
     def thumb(self):

@@ -2,9 +2,8 @@
 
 from django.conf import settings
 
-from uploads import sniff
-from uploads.processing import screenshot_renditions
-from uploads.purposes import Purpose, register
+from uploads.core import sniff
+from uploads.core.purposes import Purpose, RenditionSize, register
 
 MiB = 1024 * 1024
 
@@ -84,7 +83,9 @@ screenshot = register(
         # Any of the four formats under any of their names: renditions are re-encoded as JPEG
         # whatever the original's format, and the decoder only ever sees the sniffed one.
         sniff=sniff.by_extension(dict.fromkeys(SCREENSHOT_TYPES, SCREENSHOT_CONTENT)),
-        process=screenshot_renditions,
+        # The gallery's thumbnail and the size a screenshot is shown at on the item's page.
+        renditions=(RenditionSize("thumb", 300, 400), RenditionSize("content", 920, 1600)),
+        stage_labels={"processing": "Making thumbnails…"},
         description="A JPEG, PNG, GIF or WebP image.",
     )
 )

@@ -15,7 +15,6 @@ from django.views.decorators.http import require_http_methods
 from items import selectors, services
 from items.forms import ItemForm, ReviewForm, ScreenshotsForm, SettingsForm, SignupForm, VersionForm
 from items.models import Item, Review, Tag, User, Version
-from uploads import s3
 
 
 def _page(request, queryset, per_page=None):
@@ -331,4 +330,4 @@ def download(request, permalink):
     services.download_record(version=version, user=request.user)
     if version.link:
         return redirect(version.link)
-    return redirect(s3.presigned_get(key=version.file.key, filename=version.file.filename))
+    return redirect(version.file.download_url())

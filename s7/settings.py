@@ -177,15 +177,15 @@ CELERY_WORKER_MAX_MEMORY_PER_CHILD = envint("CELERY_WORKER_MAX_MEMORY_PER_CHILD"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "expire-stale-uploads": {
-        "task": "uploads.tasks.expire_stale_uploads",
+        "task": "uploads.expire_stale_uploads",
         "schedule": timedelta(minutes=envint("UPLOADS_EXPIRE_EVERY_MINUTES", 10)),
     },
     "sweep-stuck-uploads": {
-        "task": "uploads.tasks.sweep_stuck_uploads",
+        "task": "uploads.sweep_stuck_uploads",
         "schedule": timedelta(minutes=envint("UPLOADS_SWEEP_STUCK_EVERY_MINUTES", 5)),
     },
     "cleanup-storage": {
-        "task": "uploads.tasks.cleanup_storage",
+        "task": "uploads.cleanup_storage",
         "schedule": timedelta(minutes=envint("UPLOADS_CLEANUP_EVERY_MINUTES", 60)),
     },
 }
@@ -251,6 +251,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Simplici7y: items, versions, screenshots and direct-to-S3 uploads.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {"UploadStateEnum": "uploads.core.models.UploadState"},
 }
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -6,7 +6,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/uploads/", include("uploads.urls")),
-    path("uploads/", include("uploads.page_urls")),
+    path("api/uploads/", include("uploads.api.urls")),
+    path("uploads/", include("uploads.pages.urls")),
     path("", include("items.urls")),
 ]

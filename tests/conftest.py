@@ -2,8 +2,6 @@
 machine's, isolated by run id, see tests/settings.py), and a Celery worker for tests that need
 one. Users: alice owns things, bob is another user, charlie is a stranger."""
 
-import base64
-import hashlib
 import os
 import signal
 import subprocess
@@ -12,16 +10,14 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 from django.conf import settings
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from uploads import s3
-from uploads._local_s3 import LocalS3, free_port
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.fixtures import ROOT
+from uploads.core.dispatch import PROCESS_UPLOAD
+from uploads.storage.local import LocalS3, free_port
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -128,7 +124,7 @@ def published_tasks():
     sent = []
 
     def record(sender=None, body=None, **kwargs):
-        if sender == "uploads.tasks.process_upload":
+        if sender == PROCESS_UPLOAD:
             sent.append(body[0][0])
 
     before_task_publish.connect(record, weak=False)
@@ -177,70 +173,3 @@ def charlie_api(charlie):
 @pytest.fixture
 def anonymous_api():
     return APIClient()
-
-
-# --- Uploading, as a client would -----------------------------------------------------------
-
-
-def b64_sha256(data: bytes) -> str:
-    return base64.b64encode(hashlib.sha256(data).digest()).decode()
-
-
-def b64_md5(data: bytes) -> str:
-    return base64.b64encode(hashlib.md5(data).digest()).decode()
-
-
-def part_bytes(upload: dict, data: bytes, part_number: int) -> bytes:
-    start = (part_number - 1) * upload["part_size"]
-    return data[start : start + upload["part_size"]]
-
-
-def sign(api, upload: dict, data: bytes, numbers, *, with_md5=True) -> dict:
-    parts = []
-    for n in numbers:
-        chunk = part_bytes(upload, data, n)
-        part = {"part_number": n, "checksum_sha256": b64_sha256(chunk)}
-        if with_md5:
-            part["content_md5"] = b64_md5(chunk)
-        parts.append(part)
-    response = api.post(f"/api/uploads/{upload['id']}/parts/", {"parts": parts}, format="json")
-    assert response.status_code == 200, response.content
-    return {part["part_number"]: part for part in response.json()["parts"]}
-
-
-def put_part(signed: dict, body: bytes) -> requests.Response:
-    return requests.put(signed["url"], data=body, headers=signed["headers"], timeout=60)
-
-
-def start_upload(api, data: bytes, *, filename="map.zip", purpose="version_file") -> dict:
-    response = api.post(
-        "/api/uploads/",
-        {"filename": filename, "size": len(data), "content_type": "application/zip", "purpose": purpose},
-        format="json",
-    )
-    assert response.status_code == 201, response.content
-    return response.json()
-
-
-def send_all_parts(api, upload: dict, data: bytes) -> None:
-    numbers = range(1, upload["part_count"] + 1)
-    signed = sign(api, upload, data, numbers)
-    for n in numbers:
-        response = put_part(signed[n], part_bytes(upload, data, n))
-        assert response.status_code == 200, response.text
-
-
-def s3_open_upload_ids() -> set[str]:
-    return {item.upload_id for item in s3.list_multipart_uploads()}
-
-
-def wait_for_state(upload_id, states, timeout=60):
-    from uploads.models import Upload
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        upload = Upload.objects.get(pk=upload_id)
-        if upload.state in states:
-            return upload
-        time.sleep(0.1)
-    raise AssertionError(f"upload {upload_id} is still {upload.state} after {timeout} s")

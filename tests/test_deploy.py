@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from uploads import s3
+from uploads.storage import s3
 
 ROOT = Path(__file__).resolve().parent.parent
 

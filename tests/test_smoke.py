@@ -1,6 +1,6 @@
 import pytest
 
-from tests.conftest import send_all_parts, start_upload
+from tests.fixtures.uploading import send_all_parts, start_upload
 
 
 @pytest.mark.django_db

@@ -2,9 +2,9 @@ from django.contrib import admin
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from uploads import purposes
-from uploads.models import Upload, UploadPart
-from uploads.reports import upload_report
+from uploads.core import purposes
+from uploads.core.models import Upload, UploadPart
+from uploads.reports.figures import upload_report
 
 
 class UploadPartInline(admin.TabularInline):

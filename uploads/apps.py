@@ -8,4 +8,4 @@ class UploadsConfig(AppConfig):
 
     def ready(self):
         from uploads import checks  # noqa: F401  (registers the system checks)
-        from uploads import receivers  # noqa: F401  (logs every transition)
+        from uploads.core import receivers  # noqa: F401  (logs every transition)

@@ -2,13 +2,16 @@
 // (asked for in batches, kept until shortly before they expire), and which parts are on S3.
 import { digestBlob, limiter } from './hashing.js'
 
+// Parts signed per call: enough to stay ahead of the senders, few enough that the first part
+// need not wait for many hashes. Never more than the server takes (maxBatch).
 const BATCH = 12
 const MAX_MARGIN_MS = 60_000
 const hashing = limiter(2)
 
 export class UploadParts {
-  constructor({ api, upload, data, lookahead = 6 }) {
+  constructor({ api, upload, data, lookahead = 6, maxBatch }) {
     this.api = api
+    this.batch = Math.min(BATCH, maxBatch)
     this.upload = upload
     this.data = data
     this.lookahead = lookahead
@@ -22,15 +25,14 @@ export class UploadParts {
     return this.upload.part_count
   }
 
+  // The server plans the parts; a part's bytes follow from its answer (part_size, size).
   blob(partNumber) {
     const start = (partNumber - 1) * this.upload.part_size
     return this.data.slice(start, Math.min(this.upload.size, start + this.upload.part_size))
   }
 
   partLength(partNumber) {
-    return partNumber < this.partCount
-      ? this.upload.part_size
-      : this.upload.size - this.upload.part_size * (this.partCount - 1)
+    return this.blob(partNumber).size
   }
 
   digest(partNumber, blob) {
@@ -82,7 +84,7 @@ export class UploadParts {
 
   #batchFrom(first) {
     const numbers = [first]
-    for (let n = first + 1; n <= this.partCount && numbers.length < BATCH; n++) {
+    for (let n = first + 1; n <= this.partCount && numbers.length < this.batch; n++) {
       if (this.#needsSigning(n)) numbers.push(n)
     }
     return numbers

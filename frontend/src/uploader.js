@@ -14,24 +14,18 @@ const PART_RETRY_DELAYS = [500, 1000, 2000, 4000, 8000]
 const MAX_URL_REFRESHES = 3
 const PROGRESS_REPORT_EVERY_MS = 15_000
 const POLL_DELAYS = [300, 500, 1000, 1000, 2000]
-const ENDED = ['ready', 'failed', 'aborted', 'expired']
 const PLACEHOLDER_ID = '00000000-0000-0000-0000-000000000000'
 
-const STAGE_TEXT = {
-  completing: 'Completing the upload…',
-  processing: 'Processing…',
-  verifying: 'Verifying the stored file…',
-  thumbnails: 'Making thumbnails…',
-  making_thumbnails: 'Making thumbnails…',
-  renditions: 'Making thumbnails…',
-}
+let serverRules = null
 
-let purposesByName = null
-
-function loadPurposes(api) {
-  // Every field on the page shares one answer: the limits are the server's, never copied here.
-  purposesByName ??= api.get('purposes/').then(({ data }) => new Map(data.purposes.map((p) => [p.name, p])))
-  return purposesByName
+// The server's rules: each purpose's limits and words for each stage, which states are final,
+// parts per signing call. Every field on the page shares one answer; none is copied here.
+function loadRules(api) {
+  serverRules ??= api.get('purposes/').then(({ data }) => ({
+    ...data,
+    purposes: new Map(data.purposes.map((p) => [p.name, p])),
+  }))
+  return serverRules
 }
 
 export function formatBytes(bytes) {
@@ -84,7 +78,8 @@ class FieldUploader {
     this.input = input
     this.purposeName = input.dataset.purpose
     this.api = new Api(input.dataset.api || '/api/uploads/')
-    this.thumbUrl = input.dataset.thumbUrl || ''
+    this.previewUrl = input.dataset.previewUrl || ''
+    this.previewName = input.dataset.previewRendition || ''
     this.uploads = new Map() // Uppy file id -> the server's upload
     this.parts = new Map() // server upload id -> UploadParts
     this.plans = new WeakMap() // file Blob -> server upload (getChunkSize is handed the Blob)
@@ -150,16 +145,24 @@ class FieldUploader {
     this.#showPercent(100)
     this.#show('ready', `Ready: “${upload.filename}” (${formatBytes(upload.size)}) is uploaded and verified.`)
     this.preview.replaceChildren()
-    const thumb = upload.result?.renditions?.thumb
-    if (thumb && this.thumbUrl) {
+    const preview = upload.result?.renditions?.[this.previewName]
+    if (preview && this.previewUrl) {
       const img = element('img', {
         class: 's7-upload-thumb',
-        src: this.thumbUrl.replace(PLACEHOLDER_ID, upload.id),
-        alt: `Thumbnail of ${upload.filename}`,
-        ...(thumb.width && { width: String(thumb.width), height: String(thumb.height) }),
+        src: this.previewUrl.replace(PLACEHOLDER_ID, upload.id),
+        alt: `Preview of ${upload.filename}`,
+        ...(preview.width && { width: String(preview.width), height: String(preview.height) }),
       })
       this.preview.append(img)
     }
+  }
+
+  #stageText(stage) {
+    return this.purpose.stages[stage] ?? this.rules.stages[stage] ?? ''
+  }
+
+  #ended(state) {
+    return this.rules.final_states.includes(state)
   }
 
   #fail(message) {
@@ -169,7 +172,8 @@ class FieldUploader {
 
   async #start() {
     try {
-      this.purpose = (await loadPurposes(this.api)).get(this.purposeName)
+      this.rules = await loadRules(this.api)
+      this.purpose = this.rules.purposes.get(this.purposeName)
     } catch (error) {
       this.#show('failed', `The uploader could not load its limits (${error.message}). Reload the page to try again.`)
       return
@@ -220,7 +224,7 @@ class FieldUploader {
     })
     uppy.on('upload-success', (file) => {
       this.#showPercent(100)
-      this.#show('processing', `Uploaded 100% of “${file.name}”. ${STAGE_TEXT.verifying}`)
+      this.#show('processing', `Uploaded 100% of “${file.name}”. ${this.#stageText('verifying')}`)
     })
     uppy.on('upload-pause', (file, isPaused) => {
       if (isPaused) this.#show('paused', `Paused “${file.name}” at ${this.meter.value}%. Resume whenever you like, even after reloading the page.`)
@@ -256,7 +260,7 @@ class FieldUploader {
         this.uploads.set(file.id, upload)
         this.plans.set(file.data, upload)
         if (!this.parts.has(upload.id)) {
-          this.parts.set(upload.id, new UploadParts({ api: this.api, upload, data: file.data, lookahead: PARALLEL_PARTS }))
+          this.parts.set(upload.id, new UploadParts({ api: this.api, upload, data: file.data, lookahead: PARALLEL_PARTS, maxBatch: this.rules.max_parts_per_signing }))
         }
         // With an upload id and key in its state, the S3 plugin resumes: it lists the parts
         // already stored (our listParts keeps only the proven ones) and sends the others.
@@ -292,7 +296,7 @@ class FieldUploader {
       // is provably this file's. Another file of the same name and size starts afresh.
       const first = detail.uploaded_parts.find((part) => part.verified)
       if (!first || detail.state !== 'uploading') continue
-      const parts = new UploadParts({ api: this.api, upload: detail, data: file.data, lookahead: PARALLEL_PARTS })
+      const parts = new UploadParts({ api: this.api, upload: detail, data: file.data, lookahead: PARALLEL_PARTS, maxBatch: this.rules.max_parts_per_signing })
       if ((await parts.provenParts([first])).size > 0) {
         this.parts.set(detail.id, parts)
         return detail
@@ -388,7 +392,7 @@ class FieldUploader {
   }
 
   async #complete(file, { uploadId, parts, signal }) {
-    this.#show('processing', `Uploaded 100% of “${file.name}”. ${STAGE_TEXT.completing}`)
+    this.#show('processing', `Uploaded 100% of “${file.name}”. ${this.#stageText('completing')}`)
     const { data } = await this.api.post(`${uploadId}/complete/`, {
       parts: parts.map((part) => ({ part_number: part.PartNumber, etag: String(part.ETag).replaceAll('"', '') })),
     }, { signal })
@@ -432,12 +436,12 @@ class FieldUploader {
 
   async #follow(file, upload) {
     let state = upload.state
-    for (let round = 0; !ENDED.includes(state); round++) {
+    for (let round = 0; !this.#ended(state); round++) {
       await sleep(POLL_DELAYS[Math.min(round, POLL_DELAYS.length - 1)])
       const { data: progress } = await this.api.get(`${upload.id}/progress/`)
       state = progress.state
-      const stage = STAGE_TEXT[progress.stage] ?? STAGE_TEXT[progress.state] ?? `${String(progress.stage).replaceAll('_', ' ')}…`
-      if (!ENDED.includes(state)) {
+      const stage = this.#stageText(progress.stage)
+      if (!this.#ended(state)) {
         this.root.dataset.s7Stage = progress.stage
         this.#show('processing', `Uploaded 100% of “${file.name}”. ${stage}`)
         this.uppy.emit('postprocess-progress', this.uppy.getFile(file.id), { mode: 'indeterminate', message: stage })

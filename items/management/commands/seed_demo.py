@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 from items import services as site
 from items.models import Item, Review, Version
-from uploads import services as engine
+from uploads.api import services as engine
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-password-7"

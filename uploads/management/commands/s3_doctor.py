@@ -6,7 +6,7 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from uploads import s3
+from uploads.storage import s3
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ from urllib.parse import urlparse
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from uploads._local_s3 import LocalS3
+from uploads.storage.local import LocalS3
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from botocore.exceptions import EndpointConnectionError
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from uploads import s3
+from uploads.storage import s3
 
 
 class Command(BaseCommand):

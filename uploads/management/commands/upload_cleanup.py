@@ -3,8 +3,8 @@
 from botocore.exceptions import BotoCoreError
 from django.core.management.base import BaseCommand, CommandError
 
-from uploads import s3
-from uploads.maintenance import cleanup_apply, cleanup_plan
+from uploads.storage import s3
+from uploads.worker.sweeps import cleanup_apply, cleanup_plan
 
 
 class Command(BaseCommand):

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from uploads import purposes
-from uploads.reports import upload_report
+from uploads.core import purposes
+from uploads.reports.figures import upload_report
 
 
 class Command(BaseCommand):

@@ -1,0 +1,488 @@
+"""The image renditions step on its own: bytes in, JPEG renditions or a refusal out.
+
+Every image here is made by Pillow in the test, so the suite needs no fixtures on disk, no
+database and no network.
+"""
+
+import io
+import random
+import struct
+import zlib
+
+import pytest
+from PIL import Image, ImageDraw
+from PIL.JpegImagePlugin import JpegImageFile
+
+from uploads.worker import images
+from uploads.worker.images import (
+    MAX_PIXELS,
+    ImageRejected,
+    RenditionResult,
+    _reduce,
+    _resampleable,
+    fit,
+    sniff_image_format,
+)
+
+# The boxes S7's screenshots use; the step takes whatever a purpose names.
+RENDITIONS = (("thumb", 300, 400), ("content", 920, 1600))
+
+
+def make_renditions(source):
+    return images.make_renditions(source, RENDITIONS)
+
+RED = (255, 0, 0)
+BLUE = (0, 0, 255)
+WHITE = (255, 255, 255)
+
+
+def encode(image, format, **params):
+    buffer = io.BytesIO()
+    image.save(buffer, format, **params)
+    return buffer.getvalue()
+
+
+def decode(data):
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def sizes(result: RenditionResult):
+    return {r.name: (r.width, r.height) for r in result.renditions}
+
+
+def assert_close(actual, expected, tolerance=12):
+    assert all(abs(a - e) <= tolerance for a, e in zip(actual, expected)), (actual, expected)
+
+
+def with_orientation(orientation):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return exif.tobytes()
+
+
+def stored_with_red_top_left(size):
+    image = Image.new("RGB", size, BLUE)
+    ImageDraw.Draw(image).rectangle((0, 0, size[0] // 4, size[1] // 4), fill=RED)
+    return image
+
+
+def rejection(data) -> ImageRejected:
+    with pytest.raises(ImageRejected) as caught:
+        make_renditions(data)
+    return caught.value
+
+
+def png_chunk(kind, body):
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def png_header_claiming(width, height):
+    """A well-formed PNG start that promises width×height pixels and holds almost none."""
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + png_chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + png_chunk(b"IEND", b"")
+    )
+
+
+def jpeg_claiming(width, height):
+    """A real little JPEG whose frame header is rewritten to promise width×height."""
+    data = bytearray(encode(Image.new("RGB", (16, 16), RED), "JPEG"))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def webp_claiming(width, height):
+    data = bytearray(encode(Image.new("RGB", (16, 16), RED), "WEBP"))
+    frame = data.index(b"\x9d\x01\x2a")  # the VP8 key frame's start code, then its dimensions
+    data[frame + 3 : frame + 7] = struct.pack("<HH", width, height)
+    return bytes(data)
+
+
+# --- what comes out of a good image ---------------------------------------------------------
+
+
+def test_it_makes_a_thumb_and_a_content_jpeg_from_a_jpeg():
+    result = make_renditions(encode(Image.new("RGB", (1200, 800), RED), "JPEG"))
+
+    assert result.format == "JPEG"
+    assert (result.width, result.height) == (1200, 800)
+    assert [r.name for r in result.renditions] == [name for name, _, _ in RENDITIONS]
+    assert sizes(result) == {"thumb": (300, 200), "content": (920, 613)}
+    for rendition in result.renditions:
+        image = decode(rendition.data)
+        assert image.format == "JPEG"
+        assert image.mode == "RGB"
+        assert image.size == (rendition.width, rendition.height)
+        assert_close(image.getpixel((image.width // 2, image.height // 2)), RED)
+    assert result.rendition("thumb").content_type == "image/jpeg"
+
+
+def test_it_turns_a_jpeg_by_its_exif_orientation_and_strips_the_metadata():
+    stored = stored_with_red_top_left((800, 600))
+    data = encode(stored, "JPEG", exif=with_orientation(6), icc_profile=b"an icc profile", comment=b"hello")
+
+    result = make_renditions(data)
+
+    # Orientation 6: the stored image is shown turned a quarter clockwise, so it stands upright
+    # and its stored top-left corner is shown top right.
+    assert (result.width, result.height) == (600, 800)
+    assert sizes(result) == {"thumb": (300, 400), "content": (600, 800)}
+    for rendition in result.renditions:
+        image = decode(rendition.data)
+        assert_close(image.getpixel((image.width - 5, 5)), RED)
+        assert_close(image.getpixel((5, 5)), BLUE)
+        assert not image.getexif()
+        assert "icc_profile" not in image.info
+        assert "comment" not in image.info
+        assert b"Exif" not in rendition.data
+
+
+def test_it_fits_the_turned_size_when_a_large_jpeg_is_decoded_at_reduced_scale(monkeypatch):
+    decoded_sizes = []
+    draft = JpegImageFile.draft
+
+    def spy(self, mode, size):
+        answer = draft(self, mode, size)
+        decoded_sizes.append(self.size)
+        return answer
+
+    monkeypatch.setattr(JpegImageFile, "draft", spy)
+    stored = stored_with_red_top_left((6000, 4500))
+
+    result = make_renditions(encode(stored, "JPEG", exif=with_orientation(6)))
+
+    # Shown 4500×6000: content is bound by its width (920/4500 < 1600/6000), the thumb by both.
+    assert (result.width, result.height) == (4500, 6000)
+    assert sizes(result) == {"thumb": (300, 400), "content": (920, 1227)}
+    # Stored, the content is 1227×920, and half scale is the least that covers twice that; had
+    # the target not been turned (920×1227), no reduced scale would have covered it.
+    assert decoded_sizes == [(3000, 2250)]
+    content = decode(result.rendition("content").data)
+    assert_close(content.getpixel((content.width - 5, 5)), RED)
+    assert_close(content.getpixel((5, content.height - 5)), BLUE)
+
+
+@pytest.mark.parametrize("format", ["PNG", "WEBP"])
+def test_it_shows_an_image_whose_exif_cannot_be_read_as_stored(format):
+    # A JPEG's unreadable EXIF is already dropped by Pillow when it opens the file; a PNG's or a
+    # WebP's makes Pillow's EXIF reader raise.
+    exif = with_orientation(6).replace(b"MM\x00*", b"XX\x00*")
+    data = encode(stored_with_red_top_left((40, 30)), format, exif=exif)
+
+    result = make_renditions(data)
+
+    assert (result.width, result.height) == (40, 30)
+    content = decode(result.rendition("content").data)
+    assert_close(content.getpixel((2, 2)), RED, tolerance=40)
+
+
+def test_it_puts_a_transparent_png_on_white():
+    image = Image.new("RGBA", (400, 200), (0, 0, 0, 0))
+    ImageDraw.Draw(image).rectangle((200, 0, 399, 199), fill=(*RED, 255))
+
+    result = make_renditions(encode(image, "PNG"))
+
+    assert result.format == "PNG"
+    assert sizes(result) == {"thumb": (300, 150), "content": (400, 200)}
+    thumb = decode(result.rendition("thumb").data)
+    assert_close(thumb.getpixel((40, 75)), WHITE)
+    assert_close(thumb.getpixel((260, 75)), RED)
+
+
+def test_it_puts_a_palette_png_with_a_transparent_colour_on_white():
+    image = Image.new("P", (100, 100), 0)
+    image.putpalette([0, 0, 0, *RED])
+    ImageDraw.Draw(image).rectangle((50, 0, 99, 99), fill=1)
+
+    content = decode(make_renditions(encode(image, "PNG", transparency=0)).rendition("content").data)
+
+    assert_close(content.getpixel((10, 50)), WHITE)
+    assert_close(content.getpixel((90, 50)), RED)
+
+
+def test_it_puts_a_large_transparent_gif_on_white_tile_by_tile():
+    # Wide enough (6× the content width) to be box-reduced before LANCZOS, in several tiles.
+    image = Image.new("P", (6000, 300), 0)
+    image.putpalette([0, 0, 0, *RED])
+    ImageDraw.Draw(image).rectangle((3000, 0, 5999, 299), fill=1)
+
+    result = make_renditions(encode(image, "GIF", transparency=0))
+
+    assert sizes(result) == {"thumb": (300, 15), "content": (920, 46)}
+    content = decode(result.rendition("content").data)
+    assert_close(content.getpixel((200, 23)), WHITE)
+    assert_close(content.getpixel((700, 23)), RED)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "LA", "P"])
+def test_reducing_tile_by_tile_gives_the_pixels_of_a_whole_image_reduce(mode):
+    noise = Image.effect_noise((2500, 1333), 80)
+    image = Image.merge(mode, [noise] * len(mode)) if mode != "P" else noise.convert("P")
+    if mode == "P":
+        image.info["transparency"] = 7
+
+    reduced, box = _reduce(image, (150, 100), None)
+
+    whole = _resampleable(image).reduce((5, 4))
+    assert reduced.mode == whole.mode
+    assert reduced.tobytes() == whole.tobytes()
+    assert box == (0, 0, 500, 1333 / 4)
+
+
+def test_it_scales_a_16_bit_grey_png_rather_than_clipping_it():
+    image = Image.frombytes("I;16", (50, 40), struct.pack("<H", 0x8080) * 50 * 40)
+
+    content = decode(make_renditions(encode(image, "PNG")).rendition("content").data)
+
+    assert_close(content.getpixel((25, 20)), (128, 128, 128), tolerance=2)
+
+
+def test_it_converts_a_cmyk_jpeg_to_rgb():
+    image = Image.new("CMYK", (60, 60), (0, 255, 255, 0))  # pure red in ink
+
+    content = decode(make_renditions(encode(image, "JPEG")).rendition("content").data)
+
+    assert content.mode == "RGB"
+    assert_close(content.getpixel((30, 30)), RED, tolerance=20)
+
+
+def test_it_uses_the_first_frame_of_an_animated_gif():
+    frames = [Image.new("RGB", (120, 80), colour).convert("P") for colour in (RED, BLUE)]
+    data = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+    result = make_renditions(data)
+
+    assert result.format == "GIF"
+    assert_close(decode(result.rendition("content").data).getpixel((60, 40)), RED)
+
+
+def test_it_uses_the_first_frame_of_an_animated_webp():
+    frames = [Image.new("RGB", (120, 80), colour) for colour in (RED, BLUE)]
+    data = encode(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=100)
+
+    result = make_renditions(data)
+
+    assert result.format == "WEBP"
+    assert_close(decode(result.rendition("content").data).getpixel((60, 40)), RED)
+
+
+def test_it_reads_a_camera_mpo_as_a_jpeg():
+    frames = [Image.new("RGB", (64, 48), colour) for colour in (RED, BLUE)]
+    data = encode(frames[0], "MPO", save_all=True, append_images=frames[1:])
+
+    result = make_renditions(data)
+
+    assert result.format == "JPEG"
+    assert_close(decode(result.rendition("content").data).getpixel((32, 24)), RED)
+
+
+def test_it_keeps_a_1x1_image_at_1x1():
+    result = make_renditions(encode(Image.new("RGB", (1, 1), RED), "PNG"))
+
+    assert sizes(result) == {"thumb": (1, 1), "content": (1, 1)}
+    assert decode(result.rendition("thumb").data).size == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [
+        ((20000, 100), {"thumb": (300, 2), "content": (920, 5)}),
+        ((100, 20000), {"thumb": (2, 400), "content": (8, 1600)}),
+        ((100000, 1), {"thumb": (300, 1), "content": (920, 1)}),
+    ],
+    ids=["wide banner", "tall strip", "one pixel high"],
+)
+def test_it_never_lets_a_side_of_an_extreme_image_fall_to_zero(size, expected):
+    result = make_renditions(encode(Image.new("L", size, 128), "PNG"))
+
+    assert sizes(result) == expected
+    for rendition in result.renditions:
+        assert decode(rendition.data).size == (rendition.width, rendition.height)
+
+
+def test_fit_keeps_the_aspect_ratio_and_never_enlarges():
+    assert fit((6000, 4000), (920, 1600)) == (920, 613)
+    assert fit((4000, 6000), (300, 400)) == (267, 400)
+    assert fit((300, 400), (300, 400)) == (300, 400)
+    assert fit((200, 100), (920, 1600)) == (200, 100)
+
+
+def test_it_reads_bytes_a_file_or_a_stream_that_cannot_seek():
+    data = encode(Image.new("RGB", (50, 50), RED), "JPEG")
+
+    class Stream(io.RawIOBase):
+        def __init__(self):
+            self._inner = io.BytesIO(data)
+
+        def readable(self):
+            return True
+
+        def readinto(self, buffer):
+            return self._inner.readinto(buffer)
+
+    half_read = io.BytesIO(data)
+    half_read.read(10)
+    for source in (data, bytearray(data), half_read, Stream()):
+        assert make_renditions(source).width == 50
+
+
+def test_it_accepts_a_jpeg_with_a_zip_appended_and_drops_the_zip():
+    zip_tail = b"PK\x03\x04" + b"\x00" * 26 + b"evil.jsp" + b"<% run() %>"
+    data = encode(Image.new("RGB", (50, 50), RED), "JPEG") + zip_tail
+
+    result = make_renditions(data)
+
+    for rendition in result.renditions:
+        assert b"PK\x03\x04" not in rendition.data
+        assert b"run()" not in rendition.data
+
+
+# --- what is refused, and how --------------------------------------------------------------
+
+NOT_IMAGES = {
+    "svg": b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>',
+    "bare svg": b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+    "eps": b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 100 100\nshowpage\n",
+    "dos eps": b"\xc5\xd0\xd3\xc6" + b"\x00" * 28,
+    "psd": b"8BPS\x00\x01\x00\x00\x00\x00\x00\x00\x00\x03\x00\x00\x00\x10\x00\x00\x00\x10\x00\x08\x00\x03",
+    "html named png": b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>",
+    "zip": b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + b"\x00" * 40,
+    "pdf": b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n",
+    "empty file": b"",
+    "bmp": encode(Image.new("RGB", (8, 8), RED), "BMP"),
+    "tiff": encode(Image.new("RGB", (8, 8), RED), "TIFF"),
+    "ico": encode(Image.new("RGB", (16, 16), RED), "ICO"),
+    "png signature at offset 1": b" " + encode(Image.new("RGB", (8, 8), RED), "PNG"),
+}
+
+
+@pytest.mark.parametrize("data", NOT_IMAGES.values(), ids=NOT_IMAGES.keys())
+def test_it_refuses_anything_that_does_not_start_like_an_allowed_format(data):
+    error = rejection(data)
+
+    assert error.code == "not_an_image"
+    assert str(error) == "This file is not a JPEG, PNG, GIF or WebP image."
+
+
+def test_it_never_hands_a_refused_format_to_pillow(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("Image.open was called")
+
+    monkeypatch.setattr(Image, "open", refuse)
+
+    assert rejection(NOT_IMAGES["eps"]).code == "not_an_image"
+
+
+DAMAGED = {
+    "truncated jpeg": encode(Image.effect_noise((400, 300), 60).convert("RGB"), "JPEG")[:3000],
+    "truncated png": encode(Image.effect_noise((400, 300), 60), "PNG")[:3000],
+    "truncated gif": encode(Image.effect_noise((400, 300), 60).convert("P"), "GIF")[:3000],
+    "truncated webp": encode(Image.effect_noise((400, 300), 60), "WEBP")[:3000],
+    "png signature only": b"\x89PNG\r\n\x1a\n",
+    "jpeg markers then html": b"\xff\xd8\xff\xe0<html><body>not a jpeg</body></html>",
+    "png with a bad header checksum": b"\0\0\0\0".join(
+        (png_header_claiming(10, 10)[:29], png_header_claiming(10, 10)[33:])
+    ),
+}
+
+
+@pytest.mark.parametrize("data", DAMAGED.values(), ids=DAMAGED.keys())
+def test_it_refuses_a_damaged_or_incomplete_image(data):
+    error = rejection(data)
+
+    assert error.code == "damaged"
+    assert str(error) == "The image file is damaged or incomplete."
+
+
+BOMBS = {
+    # Above twice Pillow's limit, Image.open raises DecompressionBombError itself.
+    "png claiming 100000×100000": (png_header_claiming(100_000, 100_000), "10,000 megapixels"),
+    "jpeg claiming 65000×65000": (jpeg_claiming(65_000, 65_000), "4,225 megapixels"),
+    # Between the limit and twice it, Pillow only warns, and that warning must refuse too.
+    "png claiming 10000×9500": (png_header_claiming(10_000, 9_500), "95.0 megapixels"),
+    "jpeg claiming 10000×9500": (jpeg_claiming(10_000, 9_500), "95.0 megapixels"),
+    "webp claiming 10000×9500": (webp_claiming(10_000, 9_500), "95.0 megapixels"),
+}
+
+
+@pytest.mark.parametrize(("data", "megapixels"), BOMBS.values(), ids=BOMBS.keys())
+def test_it_refuses_a_decompression_bomb_before_decoding_it(data, megapixels):
+    error = rejection(data)
+
+    assert error.code == "too_large"
+    assert str(error) == f"This image is too large to process ({megapixels}; the limit is 90 megapixels)."
+
+
+def test_it_keeps_its_pixel_limit_when_other_code_lifts_pillows(monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", None)
+
+    assert rejection(png_header_claiming(10_000, 9_500)).code == "too_large"
+
+
+def test_it_accepts_an_image_just_under_the_pixel_limit_as_far_as_the_size_check():
+    # 9000×10000 is allowed, so what stops this header-only PNG is its missing pixel data.
+    assert 9_000 * 10_000 <= MAX_PIXELS
+    assert rejection(png_header_claiming(9_000, 10_000)).code == "damaged"
+
+
+def seeds():
+    picture = Image.new("RGBA", (64, 48), (10, 200, 30, 128))
+    ImageDraw.Draw(picture).ellipse((5, 5, 50, 40), fill=(*RED, 255))
+    frames = [picture.convert("P"), Image.new("P", (64, 48), 1)]
+    return [
+        encode(picture.convert("RGB"), "JPEG", exif=with_orientation(6)),
+        encode(picture.convert("RGB"), "JPEG", progressive=True),
+        encode(picture, "PNG"),
+        encode(frames[0], "GIF", save_all=True, append_images=frames[1:], transparency=0),
+        encode(picture, "WEBP"),
+    ]
+
+
+def test_every_mangled_image_ends_in_renditions_or_a_refusal():
+    rng = random.Random(7)
+    originals = seeds()
+    for _ in range(1500):
+        data = bytearray(rng.choice(originals))
+        how = rng.choice(["overwrite", "truncate", "insert"])
+        if how == "overwrite":
+            for _ in range(rng.randint(1, 8)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+        elif how == "truncate":
+            del data[rng.randrange(1, len(data)) :]
+        else:
+            at = rng.randrange(len(data))
+            data[at:at] = rng.randbytes(rng.randint(1, 32))
+        try:
+            make_renditions(bytes(data))
+        except ImageRejected:
+            pass
+
+
+# --- magic bytes ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("format", "head"),
+    [
+        ("JPEG", b"\xff\xd8\xff\xe0\x00\x10JFIF\x00"),
+        ("PNG", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"),
+        ("GIF", b"GIF87a\x10\x00\x10\x00"),
+        ("GIF", b"GIF89a\x10\x00\x10\x00"),
+        ("WEBP", b"RIFF\x24\x00\x00\x00WEBPVP8 "),
+    ],
+)
+def test_sniff_image_format_names_each_allowed_format(format, head):
+    assert sniff_image_format(head) == format
+
+
+@pytest.mark.parametrize(
+    "head",
+    [b"", b"\xff\xd8", b"RIFF\x24\x00\x00\x00WAVEfmt ", b"GIF88a", b"\x89PNG\r\n", b"8BPS", b"<svg"],
+)
+def test_sniff_image_format_names_nothing_else(head):
+    assert sniff_image_format(head) is None

@@ -1,0 +1,194 @@
+"""The worker verifies and processes what users upload: real Redis, Celery worker, SeaweedFS."""
+
+import hashlib
+import io
+import os
+import re
+
+import pytest
+from PIL import Image
+
+from tests.fixtures.uploading import send_all_parts, start_upload, wait_for_state
+from tests.fixtures.worker import (
+    BLUE,
+    RED,
+    camera_jpeg,
+    png,
+    png_bomb,
+    png_html_polyglot,
+    photo_with_orientation,
+    truncated_jpeg,
+    upload_screenshot,
+)
+from uploads.core import progress
+from uploads.storage import s3
+from uploads.core.models import Upload
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FINAL = {"ready", "failed"}
+
+
+def stored(key) -> bytes:
+    return s3.client().get_object(Bucket=s3.bucket(), Key=key)["Body"].read()
+
+
+def close_to(pixel, color, tolerance=40):
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, color))
+
+
+def test_a_screenshot_becomes_two_exif_rotated_renditions_without_metadata(celery_worker, alice_api):
+    data = photo_with_orientation((1600, 1200), orientation=6)
+    upload_id = upload_screenshot(alice_api, data, filename="Rubicon 1.jpg")
+
+    upload = wait_for_state(upload_id, FINAL)
+
+    assert upload.state == "ready", upload.error
+    assert upload.sha256 == hashlib.sha256(data).hexdigest()
+    assert hashlib.sha256(stored(upload.key)).hexdigest() == upload.sha256
+    assert (upload.result["width"], upload.result["height"], upload.result["format"]) == (1200, 1600, "JPEG")
+    renditions = upload.result["renditions"]
+    folder = upload.key.rsplit("/", 1)[0]
+    expected = {"thumb": (300, 400), "content": (920, 1227)}
+    for name, size in expected.items():
+        recorded = renditions[name]
+        assert recorded["key"] == f"{folder}/renditions/{name}.jpg"
+        body = stored(recorded["key"])
+        assert recorded["bytes"] == len(body)
+        image = Image.open(io.BytesIO(body))
+        assert image.format == "JPEG"
+        assert image.size == size == (recorded["width"], recorded["height"])
+        assert not image.getexif() and "exif" not in image.info
+        rgb = image.convert("RGB")
+        # Stored top-left, turned 90° clockwise: the red quarter is now top-right.
+        assert close_to(rgb.getpixel((size[0] - 5, 5)), RED)
+        assert close_to(rgb.getpixel((5, 5)), BLUE)
+    assert progress.read(upload_id)["stage"] == "ready"
+    assert upload.result["worker"]["peak_rss"] > 0
+
+
+@pytest.mark.parametrize(
+    "name, data, filename, expected",
+    [
+        ("truncated JPEG", truncated_jpeg(), "cut.jpg", "damaged or incomplete"),
+        ("decompression bomb", png_bomb(), "bomb.png", "too large to process"),
+        ("PNG signature before a page", png_html_polyglot(), "poly.png", "damaged or incomplete"),
+        ("a page named .png", b"<!DOCTYPE html><html><script>x()</script></html>", "page.png", "web page"),
+        ("an SVG named .png", b'<svg xmlns="http://www.w3.org/2000/svg"/>', "vector.png", "web page"),
+        ("an EPS named .jpg", b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n", "print.jpg", "not a JPEG"),
+    ],
+)
+def test_a_hostile_image_fails_with_a_reason_and_its_object_is_deleted(
+    celery_worker, alice_api, name, data, filename, expected
+):
+    upload_id = upload_screenshot(alice_api, data, filename=filename)
+
+    upload = wait_for_state(upload_id, FINAL)
+
+    assert upload.state == "failed", name
+    assert expected in upload.error, (name, upload.error)
+    assert s3.head_object(upload.key) is None
+    assert "renditions" not in upload.result
+    assert celery_worker.poll() is None
+
+
+@pytest.mark.parametrize(
+    "name, size, expected",
+    [
+        ("a 1×1 image", (1, 1), {"thumb": (1, 1), "content": (1, 1)}),
+        ("a 20000×100 banner", (20000, 100), {"thumb": (300, 2), "content": (920, 5)}),
+        ("a 100×20000 tower", (100, 20000), {"thumb": (2, 400), "content": (8, 1600)}),
+    ],
+)
+def test_an_extreme_image_gets_renditions_of_the_right_size(celery_worker, alice_api, name, size, expected):
+    upload_id = upload_screenshot(alice_api, png(size), filename="odd.png", content_type="image/png")
+
+    upload = wait_for_state(upload_id, FINAL)
+
+    assert upload.state == "ready", (name, upload.error)
+    for rendition, dimensions in expected.items():
+        recorded = upload.result["renditions"][rendition]
+        assert (recorded["width"], recorded["height"]) == dimensions
+        assert Image.open(io.BytesIO(stored(recorded["key"]))).size == dimensions
+
+
+def test_the_worker_survives_every_hostile_image_with_bounded_memory(celery_worker, alice_api):
+    hostile = [
+        (truncated_jpeg(), "a.jpg"), (png_bomb(), "b.png"), (png_html_polyglot(), "c.png"),
+        (png((1, 1)), "d.png"), (png((20000, 100)), "e.png"),
+    ]  # fmt: skip
+    ids = [upload_screenshot(alice_api, data, filename=name, content_type="") for data, name in hostile]
+    uploads = [wait_for_state(upload_id, FINAL) for upload_id in ids]
+
+    assert [u.state for u in uploads] == ["failed", "failed", "failed", "ready", "ready"]
+    peaks = [u.result["worker"]["peak_rss"] for u in uploads if u.result.get("worker")]
+    print(f"\nworker peak RSS over the hostile images: {max(peaks) / 2**20:.0f} MiB")
+    assert max(peaks) < 300 * 2**20
+    assert celery_worker.poll() is None
+    log = celery_worker.log_path.read_text(errors="replace")
+    assert not re.search(r"WorkerLostError|exited with 'signal|MemoryError", log)
+
+
+def test_a_24_megapixel_photo_is_processed_within_the_worker_memory_budget(celery_worker, alice_api):
+    data = camera_jpeg((6000, 4000))
+    upload_id = upload_screenshot(alice_api, data, filename="camera.jpg")
+
+    upload = wait_for_state(upload_id, FINAL, timeout=120)
+
+    assert upload.state == "ready", upload.error
+    assert (upload.result["width"], upload.result["height"]) == (6000, 4000)
+    assert upload.result["renditions"]["content"]["width"] == 920
+    worker = upload.result["worker"]
+    processing = (upload.ready_at - upload.processing_at).total_seconds()
+    print(
+        f"\n24 MP JPEG ({len(data) / 2**20:.1f} MiB): task {worker['seconds']:.2f} s, "
+        f"processing→ready {processing:.2f} s, peak RSS {worker['peak_rss'] / 2**20:.0f} MiB"
+    )
+    assert worker["peak_rss"] < 300 * 2**20
+
+
+@pytest.mark.parametrize(
+    "filename, data, expected",
+    [
+        ("map.sit", b"PK\x03\x04" + os.urandom(5000), "ZIP file, but its name says StuffIt"),
+        ("map.zip", os.urandom(5000), "not a ZIP file"),
+        ("Map.sceA", b"\n\n<html><body>Free download</body></html>", "web page"),
+        ("notes.txt", b"\x7fELF\x02\x01\x01" + bytes(5000), "ELF program"),
+    ],
+)
+def test_a_version_file_that_is_not_what_its_name_says_fails_and_is_deleted(
+    celery_worker, alice_api, filename, data, expected
+):
+    upload = start_upload(alice_api, data, filename=filename)
+    send_all_parts(alice_api, upload, data)
+    assert alice_api.post(f"/api/uploads/{upload['id']}/complete/", {}, format="json").status_code == 202
+
+    done = wait_for_state(upload["id"], FINAL)
+
+    assert done.state == "failed"
+    assert expected in done.error
+    assert s3.head_object(done.key) is None
+
+
+@pytest.mark.parametrize(
+    "filename, data",
+    [
+        ("Map.sceA", b"\x00\x02\x00\x01" + os.urandom(6000)),
+        ("map.zip", b"PK\x03\x04" + os.urandom(6000)),
+        ("Marathon.dmg", os.urandom(6000) + b"koly" + bytes(508)),
+        ("Script.lua", b"-- Aleph One script\nTriggers = {}\n"),
+        ("Map.mml", b"<!-- tweaks -->\n<marathon><interface/></marathon>\n"),
+    ],
+)
+def test_a_version_file_whose_bytes_fit_its_name_becomes_ready_with_its_sha256(
+    celery_worker, alice_api, filename, data
+):
+    upload = start_upload(alice_api, data, filename=filename)
+    send_all_parts(alice_api, upload, data)
+    assert alice_api.post(f"/api/uploads/{upload['id']}/complete/", {}, format="json").status_code == 202
+
+    done = wait_for_state(upload["id"], FINAL)
+
+    assert done.state == "ready", done.error
+    assert done.sha256 == hashlib.sha256(data).hexdigest()
+    assert Upload.objects.get(pk=done.pk).result["worker"]["seconds"] >= 0

@@ -1,0 +1,258 @@
+"""The engine's writes that run in a web request: create, sign, complete, abort.
+
+Plain functions, keyword-only arguments, no HTTP. A state change is one conditional UPDATE whose
+row count says who won (``Upload.transition``); no S3 call happens inside a database
+transaction; the worker is handed what is slow, on commit.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import posixpath
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from uploads.core import progress, purposes
+from uploads.core.dispatch import enqueue_processing
+from uploads.core.errors import (
+    InvalidUpload,
+    PartsNotReady,
+    StorageUnavailable,
+    TooLarge,
+    TooManyOpenUploads,
+    WrongState,
+)
+from uploads.core.models import Upload, UploadPart, UploadState
+from uploads.core.parts import describe, held_parts, problems_with
+from uploads.core.plan import PlanError, plan_parts
+from uploads.core.progress import UploadStage
+from uploads.core.signals import upload_state_changed
+from uploads.storage import s3
+
+logger = logging.getLogger("uploads")
+
+# Signed URLs per call: enough for a fast client to stay ahead, few enough that one call stays
+# cheap. Served to clients with the purposes.
+MAX_PARTS_PER_SIGNING = 100
+
+
+# --- Create --------------------------------------------------------------------------------
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_filename(filename: str) -> str:
+    """A key-safe version of the name: ASCII letters, digits, dot, dash and underscore."""
+    name = posixpath.basename(filename.replace("\\", "/"))
+    name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    stem, extension = posixpath.splitext(name)
+    stem = _UNSAFE.sub("-", stem).strip("-.") or "file"
+    extension = _UNSAFE.sub("", extension)[:20]
+    return f"{stem[:100]}{extension}"
+
+
+def display_filename(filename: str) -> str:
+    name = posixpath.basename(filename.replace("\\", "/")).strip()
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    if not name or name in (".", ".."):
+        raise InvalidUpload("The file needs a name.", field="filename")
+    if len(name) > 255:
+        raise InvalidUpload("The file name is longer than 255 characters.", field="filename")
+    return name
+
+
+def upload_create(*, owner, filename: str, size: int, content_type: str, purpose: str) -> Upload:
+    try:
+        policy = purposes.get(purpose)
+    except purposes.PurposeError as exc:
+        raise InvalidUpload(str(exc), field="purpose") from None
+    name = display_filename(filename)
+    if size <= 0:
+        raise InvalidUpload("An empty file cannot be uploaded.", field="size")
+    if size > policy.max_size:
+        raise TooLarge(
+            f"This file is {size:,} bytes; {policy.name} files may be at most "
+            f"{policy.max_size:,} bytes.",
+            field="size",
+            max_size=policy.max_size,
+        )
+    try:
+        policy.check(filename=name, size=size, content_type=content_type)
+        plan = plan_parts(size, preferred_part_size=policy.preferred_part_size)
+    except (purposes.PurposeError, PlanError) as exc:
+        raise InvalidUpload(str(exc)) from None
+
+    open_uploads = Upload.objects.filter(
+        owner=owner, state=UploadState.UPLOADING, expires_at__gt=timezone.now()
+    ).count()
+    if open_uploads >= settings.UPLOADS_MAX_OPEN_PER_USER:
+        raise TooManyOpenUploads(
+            f"You have {open_uploads} unfinished uploads; finish or cancel one first."
+        )
+
+    upload_id = uuid.uuid4()
+    prefix = policy.key_prefix or policy.name
+    key = f"uploads/{prefix}/{upload_id}/{safe_filename(name)}"
+    served_type = policy.served_type(name)
+    try:
+        s3_upload_id = s3.create_multipart_upload(key=key, content_type=served_type, filename=name)
+    except s3.S3Error as exc:
+        logger.error("CreateMultipartUpload failed: %s", exc)
+        raise StorageUnavailable("Storage is unavailable right now; try again shortly.") from exc
+
+    now = timezone.now()
+    try:
+        upload = Upload.objects.create(
+            id=upload_id,
+            owner=owner,
+            purpose=policy.name,
+            filename=name,
+            key=key,
+            size=size,
+            content_type=served_type,
+            part_size=plan.part_size,
+            part_count=plan.part_count,
+            s3_upload_id=s3_upload_id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=settings.UPLOADS_EXPIRE_AFTER),
+        )
+    except Exception:
+        # No row will ever know this multipart upload: abort it rather than orphan it.
+        s3.abort_multipart_upload(key=key, upload_id=s3_upload_id)
+        raise
+    upload_state_changed.send(sender=Upload, upload=upload, source=None, target=upload.state)
+    return upload
+
+
+# --- Sign ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PartRequest:
+    part_number: int
+    checksum_sha256: str
+    content_md5: str = ""
+
+
+def _check_base64_digest(value: str, length: int, name: str, part_number: int) -> None:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raw = b""
+    if len(raw) != length:
+        raise InvalidUpload(
+            f"Part {part_number}: {name} must be the base64 of a {length}-byte digest.",
+            field="parts",
+        )
+
+
+def _require_open(upload: Upload) -> None:
+    if upload.state != UploadState.UPLOADING:
+        raise WrongState(f"This upload is {upload.state}; parts can no longer be sent.", state=upload.state)
+    if upload.expires_at <= timezone.now():
+        raise WrongState("This upload has expired; start a new one.", state="expired")
+
+
+def upload_sign_parts(*, upload: Upload, parts: list[PartRequest]) -> list[s3.SignedPart]:
+    if not parts:
+        raise InvalidUpload("Ask for at least one part.", field="parts")
+    if len(parts) > MAX_PARTS_PER_SIGNING:
+        raise InvalidUpload(
+            f"Ask for at most {MAX_PARTS_PER_SIGNING} parts at a time.", field="parts"
+        )
+    numbers = [part.part_number for part in parts]
+    if len(set(numbers)) != len(numbers):
+        raise InvalidUpload("Each part may be asked for once per call.", field="parts")
+    plan = upload.plan
+    for part in parts:
+        if not 1 <= part.part_number <= plan.part_count:
+            raise InvalidUpload(
+                f"Part {part.part_number} is outside this upload's plan of "
+                f"{plan.part_count} parts.",
+                field="parts",
+            )
+        _check_base64_digest(part.checksum_sha256, 32, "checksum_sha256", part.part_number)
+        if part.content_md5:
+            _check_base64_digest(part.content_md5, 16, "content_md5", part.part_number)
+    _require_open(upload)
+
+    now = timezone.now()
+    UploadPart.objects.bulk_create(
+        [
+            UploadPart(
+                upload=upload,
+                part_number=part.part_number,
+                checksum_sha256=part.checksum_sha256,
+                content_md5=part.content_md5,
+                signed_at=now,
+            )
+            for part in parts
+        ],
+        update_conflicts=True,
+        unique_fields=["upload", "part_number"],
+        update_fields=["checksum_sha256", "content_md5", "signed_at"],
+    )
+    return [
+        s3.sign_part(
+            key=upload.key,
+            upload_id=upload.s3_upload_id,
+            part_number=part.part_number,
+            size=plan.part_length(part.part_number),
+            checksum_sha256=part.checksum_sha256,
+            content_md5=part.content_md5,
+        )
+        for part in parts
+    ]
+
+
+# --- Complete ------------------------------------------------------------------------------
+
+
+def upload_complete(*, upload: Upload, client_etags: dict[int, str] | None = None) -> Upload:
+    """Check with S3 that every planned part arrived, then hand the upload to the worker.
+
+    CompleteMultipartUpload itself runs on the worker (``uploads.worker.completion``): for
+    thousands of parts S3 may take longer than a web request should. Idempotent: of concurrent
+    callers one moves the upload to completing and enqueues one task; every caller then answers
+    with the upload as it is, past uploading.
+    """
+    if upload.state in (UploadState.ABORTED, UploadState.EXPIRED):
+        raise WrongState(f"This upload was {upload.state}; it cannot be completed.", state=upload.state)
+    if upload.state != UploadState.UPLOADING:
+        return upload  # completing, processing, ready or failed: completion is under way or done
+
+    problems = problems_with(upload, held_parts(upload), client_etags or {})
+    if problems:
+        raise PartsNotReady(f"This upload cannot be completed yet: {describe(problems)}.", **problems)
+
+    with transaction.atomic():
+        if upload.transition(source=UploadState.UPLOADING, target=UploadState.COMPLETING):
+            progress.write(upload.pk, stage=UploadStage.COMPLETING.value, bytes_uploaded=upload.size)
+            enqueue_processing(upload)
+            return upload
+    upload.refresh_from_db()
+    return upload
+
+
+# --- Abort ---------------------------------------------------------------------------------
+
+
+def upload_abort(*, upload: Upload) -> Upload:
+    if upload.state == UploadState.ABORTED:
+        return upload
+    if not upload.transition(source=UploadState.UPLOADING, target=UploadState.ABORTED):
+        upload.refresh_from_db()
+        if upload.state == UploadState.ABORTED:
+            return upload
+        raise WrongState(f"This upload is {upload.state}; it can no longer be cancelled.", state=upload.state)
+    upload.abort_multipart_upload()
+    return upload

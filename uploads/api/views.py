@@ -1,0 +1,323 @@
+"""The upload API: one class per URL, one method per operation, each with its own serializers.
+
+Views parse input, call a service, and render; the rules live in ``uploads.api.services``.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.http import Http404
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from uploads.api import services
+from uploads.core import progress, purposes
+from uploads.core.errors import UploadError
+from uploads.core.models import FINAL_STATES, Upload, UploadState
+from uploads.core.plan import MAX_PARTS, MAX_S3_OBJECT_SIZE
+from uploads.core.progress import UploadStage
+from uploads.core.selectors import uploads_for_user
+
+
+class TolerantScopedThrottle(ScopedRateThrottle):
+    """A throttle whose cache is down lets the request through rather than failing it."""
+
+    def allow_request(self, request, view):
+        try:
+            return super().allow_request(request, view)
+        except Exception:
+            return True
+
+
+class UploadApiView(APIView):
+    throttle_scopes: dict[str, str] = {}
+
+    def get_throttles(self):
+        scope = self.throttle_scopes.get(self.request.method)
+        if scope is None:
+            return []
+        self.throttle_scope = scope
+        return [TolerantScopedThrottle()]
+
+    def handle_exception(self, exc):
+        if isinstance(exc, UploadError):
+            return Response(exc.as_dict(), status=exc.status)
+        return super().handle_exception(exc)
+
+    def get_upload(self, pk) -> Upload:
+        upload = uploads_for_user(self.request.user, pk=pk).first()
+        if upload is None:
+            raise Http404
+        return upload
+
+
+def progress_of(upload: Upload) -> dict:
+    record = progress.read(upload.pk)
+    # Once S3 has completed the object every byte has arrived, whatever the last report said.
+    completed = upload.state in (UploadState.PROCESSING, UploadState.READY, UploadState.FAILED)
+    sent = upload.size if completed else int(record.get("bytes_uploaded", 0))
+    sent = max(0, min(sent, upload.size))
+    return {
+        "state": upload.state,
+        "stage": record.get("stage") or upload.state,
+        "bytes_uploaded": sent,
+        "size": upload.size,
+        "percent": round(100 * sent / upload.size, 1) if upload.size else 0.0,
+        "updated_at": record.get("updated_at"),
+    }
+
+
+class UploadOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Upload
+        fields = [
+            "id",
+            "state",
+            "purpose",
+            "filename",
+            "key",
+            "size",
+            "content_type",
+            "part_size",
+            "part_count",
+            "created_at",
+            "expires_at",
+            "completing_at",
+            "processing_at",
+            "ready_at",
+            "failed_at",
+            "aborted_at",
+            "expired_at",
+            "sha256",
+            "error",
+            "result",
+        ]
+
+
+class HeldPartOutput(serializers.Serializer):
+    part_number = serializers.IntegerField()
+    size = serializers.IntegerField()
+    etag = serializers.CharField()
+    checksum_sha256 = serializers.CharField()
+    verified = serializers.BooleanField()
+
+
+class UploadsApi(UploadApiView):
+    """``GET``: the caller's uploads (to find one to resume). ``POST``: start an upload."""
+
+    throttle_scopes = {"POST": "upload_create"}
+
+    class ListFilters(serializers.Serializer):
+        state = serializers.ChoiceField(choices=UploadState.choices, required=False)
+        purpose = serializers.CharField(required=False)
+        filename = serializers.CharField(required=False)
+        size = serializers.IntegerField(required=False, min_value=0)
+
+    class CreateInput(serializers.Serializer):
+        filename = serializers.CharField(max_length=1024, trim_whitespace=True)
+        size = serializers.IntegerField(min_value=0, max_value=MAX_S3_OBJECT_SIZE)
+        content_type = serializers.CharField(
+            max_length=255, required=False, allow_blank=True, default="application/octet-stream"
+        )
+        purpose = serializers.CharField(max_length=50)
+
+    @extend_schema(parameters=[ListFilters], responses=UploadOutput(many=True))
+    def get(self, request):
+        filters = self.ListFilters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        uploads = uploads_for_user(request.user, **filters.validated_data)[:100]
+        return Response(UploadOutput(uploads, many=True).data)
+
+    @extend_schema(request=CreateInput, responses={201: UploadOutput})
+    def post(self, request):
+        data = self.CreateInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        upload = services.upload_create(owner=request.user, **data.validated_data)
+        return Response(UploadOutput(upload).data, status=status.HTTP_201_CREATED)
+
+
+class UploadDetailApi(UploadApiView):
+    """``GET``: the upload, with the parts S3 holds (for resume). ``DELETE``: abort it."""
+
+    class DetailOutput(UploadOutput):
+        uploaded_parts = serializers.SerializerMethodField()
+        progress = serializers.SerializerMethodField()
+
+        class Meta(UploadOutput.Meta):
+            fields = UploadOutput.Meta.fields + ["uploaded_parts", "progress"]
+
+        def get_uploaded_parts(self, upload) -> list[dict]:
+            if upload.state != UploadState.UPLOADING:
+                return []
+            return [
+                {**HeldPartOutput(part).data, "verified": part.verified}
+                for part in services.held_parts(upload)
+            ]
+
+        def get_progress(self, upload) -> dict:
+            return progress_of(upload)
+
+    @extend_schema(responses=DetailOutput)
+    def get(self, request, pk):
+        return Response(self.DetailOutput(self.get_upload(pk)).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, pk):
+        services.upload_abort(upload=self.get_upload(pk))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UploadPartsApi(UploadApiView):
+    """``POST``: signed URLs for up to 100 parts, each pinned to its size and SHA-256."""
+
+    throttle_scopes = {"POST": "upload_sign"}
+
+    class PartInput(serializers.Serializer):
+        part_number = serializers.IntegerField(min_value=1, max_value=MAX_PARTS)
+        checksum_sha256 = serializers.CharField(max_length=64)
+        content_md5 = serializers.CharField(max_length=32, required=False, default="")
+
+    class SignInput(serializers.Serializer):
+        parts = serializers.ListField(child=serializers.DictField(), allow_empty=False)
+
+        def validate_parts(self, parts):
+            if len(parts) > services.MAX_PARTS_PER_SIGNING:
+                raise serializers.ValidationError(
+                    f"Ask for at most {services.MAX_PARTS_PER_SIGNING} parts at a time."
+                )
+            checked = UploadPartsApi.PartInput(data=parts, many=True)
+            checked.is_valid(raise_exception=True)
+            return [services.PartRequest(**part) for part in checked.validated_data]
+
+    class SignedPartOutput(serializers.Serializer):
+        part_number = serializers.IntegerField()
+        url = serializers.CharField()
+        method = serializers.CharField(default="PUT")
+        headers = serializers.DictField(child=serializers.CharField())
+        size = serializers.IntegerField()
+
+    @extend_schema(
+        request=SignInput,
+        responses=inline_serializer(
+            "SignedParts",
+            {"parts": SignedPartOutput(many=True), "expires_at": serializers.DateTimeField()},
+        ),
+    )
+    def post(self, request, pk):
+        upload = self.get_upload(pk)
+        data = self.SignInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        signed_at = timezone.now()
+        signed = services.upload_sign_parts(upload=upload, parts=data.validated_data["parts"])
+        return Response(
+            {
+                "parts": [
+                    {
+                        "part_number": part.part_number,
+                        "url": part.url,
+                        "method": "PUT",
+                        "headers": part.headers,
+                        "size": part.size,
+                    }
+                    for part in signed
+                ],
+                "expires_at": signed_at + timedelta(seconds=settings.UPLOADS_PART_URL_EXPIRES),
+            }
+        )
+
+
+class UploadProgressApi(UploadApiView):
+    """``POST``: the uploader reports bytes sent (cache only). ``GET``: the progress record."""
+
+    class ReportInput(serializers.Serializer):
+        bytes_uploaded = serializers.IntegerField(min_value=0)
+
+    class ProgressOutput(serializers.Serializer):
+        state = serializers.CharField()
+        stage = serializers.CharField()
+        bytes_uploaded = serializers.IntegerField()
+        size = serializers.IntegerField()
+        percent = serializers.FloatField()
+        updated_at = serializers.CharField(allow_null=True)
+
+    @extend_schema(responses=ProgressOutput)
+    def get(self, request, pk):
+        return Response(progress_of(self.get_upload(pk)))
+
+    @extend_schema(request=ReportInput, responses={204: None})
+    def post(self, request, pk):
+        upload = self.get_upload(pk)
+        data = self.ReportInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        if upload.state == UploadState.UPLOADING:
+            progress.write(
+                upload.pk,
+                stage=UploadStage.UPLOADING.value,
+                bytes_uploaded=min(data.validated_data["bytes_uploaded"], upload.size),
+            )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class UploadCompleteApi(UploadApiView):
+    """``POST``: S3 is asked which parts arrived; if all did, the object is completed."""
+
+    class CompleteInput(serializers.Serializer):
+        class ClientPart(serializers.Serializer):
+            part_number = serializers.IntegerField(min_value=1, max_value=MAX_PARTS)
+            etag = serializers.CharField(max_length=100)
+
+        parts = ClientPart(many=True, required=False)
+
+    @extend_schema(request=CompleteInput, responses={200: UploadOutput, 202: UploadOutput})
+    def post(self, request, pk):
+        upload = self.get_upload(pk)
+        data = self.CompleteInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        client_etags = {p["part_number"]: p["etag"] for p in data.validated_data.get("parts", [])}
+        upload = services.upload_complete(upload=upload, client_etags=client_etags)
+        final = upload.state in FINAL_STATES
+        return Response(
+            UploadOutput(upload).data, status=status.HTTP_200_OK if final else status.HTTP_202_ACCEPTED
+        )
+
+
+class PurposeOutput(serializers.Serializer):
+    name = serializers.CharField()
+    max_size = serializers.IntegerField()
+    extensions = serializers.ListField(child=serializers.CharField())
+    content_types = serializers.ListField(child=serializers.CharField(), allow_null=True)
+    description = serializers.CharField()
+    stages = serializers.DictField(child=serializers.CharField(), help_text="Words for each stage.")
+
+
+class RulesOutput(serializers.Serializer):
+    purposes = PurposeOutput(many=True)
+    states = serializers.ListField(child=serializers.ChoiceField(choices=UploadState.choices))
+    final_states = serializers.ListField(child=serializers.ChoiceField(choices=UploadState.choices))
+    stages = serializers.DictField(child=serializers.CharField(), help_text="Words for each stage.")
+    max_parts = serializers.IntegerField(help_text="S3's limit of parts per upload.")
+    max_parts_per_signing = serializers.IntegerField(help_text="Parts per call to parts/.")
+
+
+class PurposesApi(UploadApiView):
+    """``GET``: the rules a client needs before and during an upload, served once from here:
+    each purpose's limits and words for each stage, the states (and which are final), and the
+    limits of the part calls."""
+
+    @extend_schema(responses=RulesOutput)
+    def get(self, request):
+        stage_labels = dict(UploadStage.choices)
+        return Response(
+            {
+                "purposes": [purpose.as_limits(stage_labels) for purpose in purposes.all_purposes()],
+                "states": UploadState.values,
+                "final_states": list(FINAL_STATES),
+                "stages": stage_labels,
+                "max_parts": MAX_PARTS,
+                "max_parts_per_signing": services.MAX_PARTS_PER_SIGNING,
+            }
+        )

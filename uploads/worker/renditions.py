@@ -1,0 +1,53 @@
+"""The renditions step: JPEGs of an image upload, fitted to the sizes its purpose names.
+
+The original is read into memory whole: an image purpose caps its size (a few MiB), and the
+decoders need to seek. The same image always gives the same bytes, so a second run rewrites
+the same keys with the same content.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from uploads.core.errors import ProcessingError
+from uploads.core.models import Upload
+from uploads.core.purposes import Purpose
+from uploads.storage import s3
+from uploads.worker.images import ImageRejected, make_renditions
+
+logger = logging.getLogger("uploads")
+
+
+def write_renditions(upload: Upload, policy: Purpose) -> dict:
+    """Make and store the purpose's renditions; what goes into ``Upload.result``."""
+    if upload.size > policy.max_size:
+        raise ProcessingError(f"These files may be at most {policy.max_size:,} bytes.")
+    data = s3.read_range(upload.key, 0, upload.size - 1)
+    try:
+        made = make_renditions(data, policy.renditions)
+    except ImageRejected as exc:
+        raise ProcessingError(str(exc)) from exc
+    del data
+    renditions = {}
+    for rendition in made.renditions:
+        key = upload.rendition_key(rendition.name)
+        s3.put_object(key=key, body=rendition.data, content_type=rendition.content_type)
+        logger.info(
+            json.dumps(
+                {
+                    "event": "upload_rendition_written",
+                    "upload": str(upload.pk),
+                    "rendition": rendition.name,
+                    "key": key,
+                    "bytes": len(rendition.data),
+                }
+            )
+        )
+        renditions[rendition.name] = {
+            "key": key,
+            "width": rendition.width,
+            "height": rendition.height,
+            "bytes": len(rendition.data),
+        }
+    return {"renditions": renditions, "width": made.width, "height": made.height, "format": made.format}

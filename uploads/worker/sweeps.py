@@ -1,0 +1,182 @@
+"""Periodic sweeps (Celery beat): uploads left open past their expiry, uploads stuck mid-way,
+and what S3 holds that no open upload needs.
+
+Each sweep is planned first (reads only; what ``upload_cleanup --dry-run`` prints) and then
+applied. Applying re-checks every condition at the moment of acting (conditional transitions,
+ages), so a plan that went stale while it was made never harms an upload that moved on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import caches
+from django.utils import timezone
+
+from uploads.core.dispatch import enqueue_processing
+from uploads.core.models import Upload, UploadState
+from uploads.storage import s3
+
+logger = logging.getLogger("uploads")
+
+KEY_PREFIX = "uploads/"
+CLOSED_STATES = (UploadState.ABORTED, UploadState.EXPIRED, UploadState.FAILED)
+REQUEUED_KEY_PREFIX = "uploads:requeued:"
+
+
+@dataclass
+class CleanupPlan:
+    now: datetime
+    stale: list[Upload] = field(default_factory=list)  # open past expiry: expire, abort on S3
+    stuck_completing: list[Upload] = field(default_factory=list)  # its task was lost: enqueue again
+    stuck_processing: list[Upload] = field(default_factory=list)  # enqueue again
+    orphans: list[s3.OpenMultipartUpload] = field(default_factory=list)  # no row knows them
+    closed: list[tuple[s3.OpenMultipartUpload, Upload]] = field(default_factory=list)
+    failed_objects: list[Upload] = field(default_factory=list)  # failed, object still on S3
+
+    def lines(self) -> list[str]:
+        """One line per action, for people."""
+        out = []
+        out += [f"expire stale upload {u.pk} ({u.filename}, expired {u.expires_at:%Y-%m-%d %H:%M})" for u in self.stale]
+        out += [f"enqueue upload {u.pk} stuck completing since {u.completing_at:%Y-%m-%d %H:%M}" for u in self.stuck_completing]
+        out += [f"enqueue upload {u.pk} stuck processing since {u.processing_at:%Y-%m-%d %H:%M}" for u in self.stuck_processing]
+        out += [f"abort orphan multipart upload {m.key} ({m.upload_id}, started {m.initiated:%Y-%m-%d %H:%M})" for m in self.orphans]
+        out += [f"abort multipart upload {m.key} of {u.state} upload {u.pk}" for m, u in self.closed]
+        out += [f"delete object {u.key} of failed upload {u.pk}" for u in self.failed_objects]
+        return out  # fmt: skip
+
+    @property
+    def is_empty(self) -> bool:
+        return not self.lines()
+
+
+# --- Stale and stuck uploads ---------------------------------------------------------------------------
+
+
+def uploads_expire_stale(*, now: datetime | None = None) -> list[Upload]:
+    """Abort on S3 and mark expired every upload left open past its expiry."""
+    now = now or timezone.now()
+    expired = []
+    for upload in Upload.objects.filter(state=UploadState.UPLOADING, expires_at__lte=now):
+        if upload.transition(source=UploadState.UPLOADING, target=UploadState.EXPIRED):
+            upload.abort_multipart_upload()
+            expired.append(upload)
+    return expired
+
+
+def stuck_completing(*, now: datetime) -> list[Upload]:
+    limit = timedelta(seconds=settings.UPLOADS_STUCK_COMPLETING_AFTER)
+    return list(Upload.objects.filter(state=UploadState.COMPLETING, completing_at__lte=now - limit))
+
+
+def stuck_processing(*, now: datetime) -> list[Upload]:
+    limit = timedelta(seconds=settings.UPLOADS_STUCK_PROCESSING_AFTER)
+    return list(Upload.objects.filter(state=UploadState.PROCESSING, processing_at__lte=now - limit))
+
+
+def upload_requeue_stuck(*, upload: Upload) -> bool:
+    """Enqueue the upload's task again, at most once per stuck-limit window (the cache says
+    when). The task finishes whatever is left: completion on S3, then processing."""
+    window = settings.UPLOADS_STUCK_PROCESSING_AFTER
+    try:
+        first = caches[settings.UPLOADS_PROGRESS_CACHE].add(
+            f"{REQUEUED_KEY_PREFIX}{upload.pk}", 1, timeout=window
+        )
+    except Exception:  # without the cache, enqueue anyway: processing is idempotent
+        first = True
+    if first:
+        enqueue_processing(upload)
+    return first
+
+
+def uploads_sweep_stuck(*, now: datetime | None = None) -> dict:
+    now = now or timezone.now()
+    stuck = stuck_completing(now=now) + stuck_processing(now=now)
+    return {"requeued": sum(upload_requeue_stuck(upload=upload) for upload in stuck)}
+
+
+# --- What S3 holds ---------------------------------------------------------------------------
+
+
+def open_multipart_uploads(*, now: datetime) -> tuple[list, list]:
+    """(orphans, closed): open multipart uploads that no row knows, and those of closed rows.
+
+    An orphan younger than ``UPLOADS_ORPHAN_MIN_AGE`` is left alone: its row may be about to
+    be committed by the request that created it.
+    """
+    listed = s3.list_multipart_uploads(prefix=KEY_PREFIX)
+    min_age = timedelta(seconds=settings.UPLOADS_ORPHAN_MIN_AGE)
+    orphans, closed = [], []
+    for start in range(0, len(listed), 500):
+        batch = listed[start : start + 500]
+        rows = {
+            upload.s3_upload_id: upload
+            for upload in Upload.objects.filter(key__in={item.key for item in batch})
+        }
+        for item in batch:
+            upload = rows.get(item.upload_id)
+            if upload is None:
+                # A server that does not date its uploads gets none aborted as orphans.
+                if item.initiated is not None and item.initiated <= now - min_age:
+                    orphans.append(item)
+            elif upload.state in CLOSED_STATES:
+                closed.append((item, upload))
+    return orphans, closed
+
+
+def failed_objects(*, now: datetime) -> list[Upload]:
+    """Failed uploads of the recent past whose object S3 still holds (a delete that failed)."""
+    since = now - timedelta(seconds=settings.UPLOADS_CLEANUP_FAILED_WINDOW)
+    found = []
+    for upload in Upload.objects.filter(state=UploadState.FAILED, failed_at__gte=since):
+        if s3.head_object(upload.key) is not None:
+            found.append(upload)
+    return found
+
+
+def cleanup_plan(*, now: datetime | None = None) -> CleanupPlan:
+    now = now or timezone.now()
+    orphans, closed = open_multipart_uploads(now=now)
+    return CleanupPlan(
+        now=now,
+        stale=list(Upload.objects.filter(state=UploadState.UPLOADING, expires_at__lte=now)),
+        stuck_completing=stuck_completing(now=now),
+        stuck_processing=stuck_processing(now=now),
+        orphans=orphans,
+        closed=closed,
+        failed_objects=failed_objects(now=now),
+    )
+
+
+def cleanup_apply(plan: CleanupPlan) -> dict:
+    """Carry the plan out; returns how many of each action were done."""
+    expired = uploads_expire_stale(now=plan.now) if plan.stale else []
+    done = {"expired": len(expired)}
+    stuck = plan.stuck_completing + plan.stuck_processing
+    done["requeued"] = sum(upload_requeue_stuck(upload=upload) for upload in stuck)
+    done["orphans_aborted"] = _abort_all(plan.orphans)
+    done["closed_aborted"] = _abort_all(item for item, _ in plan.closed)
+    done["objects_deleted"] = sum(upload.delete_stored_objects() for upload in plan.failed_objects)
+    return done
+
+
+def _abort_all(items) -> int:
+    aborted = 0
+    for item in items:
+        try:
+            s3.abort_multipart_upload(key=item.key, upload_id=item.upload_id)
+            aborted += 1
+        except s3.S3Error:
+            logger.exception("could not abort multipart upload %s of %s", item.upload_id, item.key)
+    return aborted
+
+
+def uploads_cleanup_storage(*, now: datetime | None = None) -> dict:
+    """The periodic storage sweep: orphans, multipart uploads of closed rows, failed objects."""
+    now = now or timezone.now()
+    orphans, closed = open_multipart_uploads(now=now)
+    plan = CleanupPlan(now=now, orphans=orphans, closed=closed, failed_objects=failed_objects(now=now))
+    return cleanup_apply(plan)

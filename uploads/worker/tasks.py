@@ -1,0 +1,51 @@
+"""Celery tasks: thin; each loads its row and calls the worker's code.
+
+Acks are late and a task whose worker dies is rejected back to the queue (see the CELERY_*
+settings), so each task must be safe to run twice: what they call is idempotent. Tasks register
+under the names in ``uploads.core.dispatch``, by which the web side enqueues them.
+"""
+
+from botocore.exceptions import BotoCoreError
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from uploads.core import dispatch
+from uploads.core.errors import StorageUnavailable
+from uploads.core.models import Upload
+from uploads.storage import s3
+from uploads.worker import processing, sweeps
+
+
+@shared_task(
+    name=dispatch.PROCESS_UPLOAD,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    # S3 or the network failing is worth another try; the upload stays where it was meanwhile.
+    autoretry_for=(s3.S3Error, StorageUnavailable, BotoCoreError, ConnectionError),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def process_upload(upload_id: str) -> str:
+    upload = Upload.objects.filter(pk=upload_id).first()
+    if upload is None:
+        return "gone"
+    try:
+        return processing.upload_process(upload=upload).state
+    except SoftTimeLimitExceeded:
+        return processing.upload_fail_timed_out(upload=upload).state
+
+
+@shared_task(name=dispatch.EXPIRE_STALE_UPLOADS)
+def expire_stale_uploads() -> int:
+    return len(sweeps.uploads_expire_stale())
+
+
+@shared_task(name=dispatch.SWEEP_STUCK_UPLOADS)
+def sweep_stuck_uploads() -> dict:
+    return sweeps.uploads_sweep_stuck()
+
+
+@shared_task(name=dispatch.CLEANUP_STORAGE)
+def cleanup_storage() -> dict:
+    return sweeps.uploads_cleanup_storage()
