@@ -61,7 +61,8 @@ def drop_stray_database_sessions(django_db_setup, django_db_blocker):
 
 @pytest.fixture(scope="session")
 def celery_worker(local_s3, django_db_setup, django_db_blocker):
-    """A real Celery worker process on this run's queue, against the test database."""
+    """A real Celery worker process on this run's queue, against the test database (the real
+    app with the tests' stall hook, see tests/fixtures/worker_app.py)."""
     from django.db import connection
 
     log_path = Path(local_s3.data_dir) / "celery.log"
@@ -78,7 +79,7 @@ def celery_worker(local_s3, django_db_setup, django_db_blocker):
         "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
     }
     command = [
-        sys.executable, "-m", "celery", "-A", "celery_worker", "worker",
+        sys.executable, "-m", "celery", "-A", "tests.fixtures.worker_app", "worker",
         "--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--concurrency", "2",
         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO",
     ]  # fmt: skip

@@ -20,6 +20,8 @@ from django.test import Client
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
+from tests.fixtures import ROOT
+from tests.fixtures.worker_app import stall_stage
 from uploads.core.parts import held_parts
 from uploads.storage import s3
 from uploads.core.models import Upload
@@ -31,7 +33,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 MiB = 1024 * 1024
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -383,6 +385,29 @@ def test_a_file_over_the_limit_or_of_a_forbidden_type_is_refused_before_any_requ
     )
     assert creates(page) == 0
     assert not Upload.objects.exists()
+
+
+def test_a_screenshot_shows_the_making_thumbnails_stage_while_the_worker_makes_them(page, tmp_path):
+    Image.new("RGB", (800, 600), (200, 60, 30)).save(tmp_path / "slow-arena.png")
+    # The renditions take a fraction of a second; the session's worker holds this upload in
+    # that stage for a few seconds so that the page's polling surely sees it.
+    stall_stage("slow-arena.png", "processing", seconds=4)
+    open_demo(page)
+    page.evaluate(
+        """() => {
+            window.s7Statuses = []
+            const status = document.querySelector('#id_screenshot-uploader .s7-upload-status')
+            new MutationObserver(() => window.s7Statuses.push(status.textContent))
+                .observe(status, { childList: true, characterData: true, subtree: true })
+        }"""
+    )
+
+    pick(page, "screenshot", tmp_path / "slow-arena.png")
+    assert_ready(page, "screenshot")
+
+    shown = page.evaluate("window.s7Statuses")
+    assert "Uploaded 100% of “slow-arena.png”. Making thumbnails…" in shown, shown
+    assert "Uploaded 100% of “slow-arena.png”. Verifying the stored file…" in shown, shown
 
 
 def test_a_screenshot_shows_its_thumbnail_once_ready_and_a_broken_one_says_why(page, tmp_path):

@@ -11,6 +11,7 @@ from PIL import Image
 from tests.fixtures.uploading import send_all_parts, start_upload, wait_for_state
 from tests.fixtures.worker import (
     BLUE,
+    completed_upload,
     RED,
     camera_jpeg,
     png,
@@ -21,8 +22,10 @@ from tests.fixtures.worker import (
     upload_screenshot,
 )
 from uploads.core import progress
-from uploads.storage import s3
 from uploads.core.models import Upload
+from uploads.core.signals import upload_stage_entered
+from uploads.storage import s3
+from uploads.worker import processing
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -192,3 +195,21 @@ def test_a_version_file_whose_bytes_fit_its_name_becomes_ready_with_its_sha256(
     assert done.state == "ready", done.error
     assert done.sha256 == hashlib.sha256(data).hexdigest()
     assert Upload.objects.get(pk=done.pk).result["worker"]["seconds"] >= 0
+
+
+def test_every_stage_the_worker_reports_is_one_the_api_serves(alice, alice_api):
+    served = set(alice_api.get("/api/uploads/purposes/").json()["stages"])
+    seen = []
+
+    def record(sender, upload, stage, **kwargs):
+        seen.append(progress.read(upload.pk)["stage"])
+
+    upload_stage_entered.connect(record, weak=False, dispatch_uid="test.record")
+    try:
+        upload = processing.upload_process(upload=completed_upload(alice, photo_with_orientation()))
+    finally:
+        upload_stage_entered.disconnect(dispatch_uid="test.record")
+
+    assert seen == ["verifying", "processing"]
+    assert progress.read(upload.pk)["stage"] == "ready"
+    assert set(seen) | {"ready"} <= served
