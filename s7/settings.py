@@ -220,7 +220,7 @@ UPLOADS_VERSION_FILE_MAX_SIZE = envint("UPLOADS_VERSION_FILE_MAX_SIZE", 5 * 1024
 UPLOADS_SCREENSHOT_MAX_SIZE = envint("UPLOADS_SCREENSHOT_MAX_SIZE", 20 * 1024**2)
 UPLOADS_BASE_TEMPLATE = "items/base.html"  # the uploader demo page wears the site's layout
 UPLOADS_CORS_ORIGINS = envlist("UPLOADS_CORS_ORIGINS") or ([SITE_URL] if SITE_URL else [])
-# The worker (issue 6). An upload left in completing or processing this long (seconds) is
+# The worker. An upload left in completing or processing this long (seconds) is
 # resolved or enqueued again; processing's limit is above the broker's visibility timeout, so
 # that a redelivery comes first.
 UPLOADS_STUCK_COMPLETING_AFTER = envint("UPLOADS_STUCK_COMPLETING_AFTER", 15 * 60)

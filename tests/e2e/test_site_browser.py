@@ -15,6 +15,7 @@ from django.test import Client
 from playwright.sync_api import sync_playwright
 
 from items.models import Screenshot, Version
+from tests.fixtures import ROOT
 from tests.fixtures.uploading import wait_for_state
 from uploads.core.models import UploadState
 

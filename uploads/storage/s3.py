@@ -68,8 +68,8 @@ def _settings_key():
 
 def _parse_timestamp(value):
     """S3's XML timestamps are ISO 8601, which ``datetime`` reads far faster than botocore's
-    dateutil-based parser: a 10,000-part ListParts spent 40 % of its time there. Headers
-    (RFC 1123 dates) still go to botocore's parser."""
+    dateutil-based parser, the bulk of a large ListParts otherwise. Headers (RFC 1123 dates)
+    still go to botocore's parser."""
     try:
         return datetime.fromisoformat(value)
     except (TypeError, ValueError):
@@ -179,7 +179,7 @@ def sign_part(
 def botocore_part_url(
     *, key, upload_id, part_number, content_length, checksum_sha256, content_md5="", expires_in
 ) -> str:
-    """The reference: what ``PartUrlSigner`` must produce byte for byte, at ~40× the cost."""
+    """The reference: what ``PartUrlSigner`` must produce byte for byte, at many times the cost."""
     # The order of Params is the order of the URL's query: the fast signer copies it.
     params = {
         "Bucket": bucket(),
