@@ -7,12 +7,13 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FRONTEND_BUILD := uploads/static/uploads/uploader.js
 
-.PHONY: run test bench venv frontend services chromium migrate clean var
+.PHONY: run test bench venv frontend services chromium migrate clean var lock
 
+# requirements-dev.txt holds the runtime pins too, every one with its hashes (see make lock).
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -51,3 +52,14 @@ bench: $(STAMP) frontend services
 
 clean:
 	rm -rf $(VENV) var staticfiles frontend/node_modules
+
+# The hashed locks Heroku (requirements.txt) and everyone else (requirements-dev.txt) install,
+# compiled from the .in files. uv reads no pip.conf: it resolves on PyPI, where Heroku installs
+# from, for Python 3.11 on any platform. Pins already in the .txt files stay unless told, e.g.
+# make lock LOCK_ARGS="--upgrade-package boto3".
+LOCK := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(LOCK_ARGS)
+
+lock: $(STAMP)
+	$(LOCK) requirements.in -o requirements.txt
+	$(LOCK) requirements-dev.in -o requirements-dev.txt
