@@ -1,5 +1,5 @@
-# S7: `make run` serves the site with web, worker and local S3; `make test` runs the suite.
-# Needs only Python 3.11 and Node beforehand.
+# S7: `make run` serves the site with web, worker and local S3; `make test` runs the suite;
+# `make lint` checks style, imports and the committed bundle. Needs only Python 3.11 and Node.
 
 PYTHON ?= python3.11
 VENV := .venv
@@ -7,12 +7,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 FRONTEND_BUILD := uploads/static/uploads/uploader.js
 
-.PHONY: run test bench venv frontend services chromium migrate clean var
+.PHONY: run test bench venv frontend services chromium migrate clean var lock \
+	lint lint-ruff lint-format lint-imports bundle-check
 
+# requirements-dev.txt holds the runtime pins too, every one with its hashes (see make lock).
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -51,3 +53,38 @@ bench: $(STAMP) frontend services
 
 clean:
 	rm -rf $(VENV) var staticfiles frontend/node_modules
+
+# The hashed locks Heroku (requirements.txt) and everyone else (requirements-dev.txt) install,
+# compiled from the .in files. uv reads no pip.conf: it resolves on PyPI, where Heroku installs
+# from, for Python 3.11 on any platform. Pins already in the .txt files stay unless told, e.g.
+# make lock LOCK_ARGS="--upgrade-package boto3".
+LOCK := $(VENV)/bin/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command "make lock" $(LOCK_ARGS)
+
+lock: $(STAMP)
+	$(LOCK) requirements.in -o requirements.txt
+	$(LOCK) requirements-dev.in -o requirements-dev.txt
+
+# Every check runs (make -k); lint fails at the end if any one did. Needs no services.
+lint: $(STAMP)
+	@$(MAKE) --no-print-directory -k lint-ruff lint-format lint-imports bundle-check
+
+lint-ruff: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+lint-format: $(STAMP)
+	$(VENV)/bin/ruff format --check --output-format concise .
+
+# The import graph tool lives in ../shared, beside the project on the team's machines; a clone
+# elsewhere (CI may be one) can lack it, so it runs only where it exists.
+lint-imports: $(STAMP)
+	@if [ -f ../shared/tools/imports.py ]; then $(PY) ../shared/tools/imports.py; \
+	else echo "../shared/tools/imports.py not found: import graph not checked"; fi
+
+# Heroku runs no Node, so the committed bundle must be what frontend/src builds. esbuild's output
+# is deterministic: build again in place and let git show any difference from what is committed.
+bundle-check:
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+	@git diff --exit-code --stat -- uploads/static/uploads/ \
+		&& test -z "$$(git ls-files --others --exclude-standard -- uploads/static/uploads/)" \
+		|| { echo "uploads/static/uploads/ is not what frontend/src builds: commit the rebuilt bundle"; exit 1; }

@@ -39,7 +39,6 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
-    "storages",
     "uploads",
     "items",
 ]
@@ -198,12 +197,8 @@ AWS_S3_REGION_NAME = required("AWS_S3_REGION_NAME", "us-east-1")
 AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL", "" if PRODUCTION else "http://127.0.0.1:8333")
 # SeaweedFS and other local servers want path-style; AWS takes virtual-hosted style.
 AWS_S3_ADDRESSING_STYLE = env("AWS_S3_ADDRESSING_STYLE", "path" if AWS_S3_ENDPOINT_URL else "virtual")
-AWS_S3_SIGNATURE_VERSION = "s3v4"
-AWS_DEFAULT_ACL = None
-AWS_QUERYSTRING_AUTH = True
-AWS_S3_FILE_OVERWRITE = False
+# Files reach S3 through uploads.s3, never through Django's storage API: no "default" storage.
 STORAGES = {
-    "default": {"BACKEND": "storages.backends.s3.S3Storage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
