@@ -10,7 +10,7 @@ import argparse
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import Sizes, machine
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
         "# S7 benchmarks",
         "",
         f"`make bench` ({'--smoke, tiny sizes' if args.smoke else 'full sizes'}) on "
-        f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {elapsed / 60:.1f} min in all. Every "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {elapsed / 60:.1f} min in all. Every "
         "figure is compared with a baseline measured in the same run on this machine:",
         "",
         *machine(),

@@ -31,7 +31,7 @@ class Sizes:
     image_repeat: int
 
     @classmethod
-    def from_env(cls, smoke: bool) -> "Sizes":
+    def from_env(cls, smoke: bool) -> Sizes:
         defaults = (
             dict(file_mib=20, repeat=1, sign_urls=50, uploaders=4, rounds=1, complete_parts=6,
                  complete_baseline_parts=2, tiny_parts=20, image_megapixels=1, image_repeat=1)
@@ -40,7 +40,9 @@ class Sizes:
                       complete_parts=1000, complete_baseline_parts=100, tiny_parts=10_000, image_megapixels=24,
                       image_repeat=3)
         )  # fmt: skip
-        return cls(**{name: _env_int(f"BENCH_{name.upper()}", value) for name, value in defaults.items()})
+        return cls(
+            **{name: _env_int(f"BENCH_{name.upper()}", value) for name, value in defaults.items()}
+        )
 
 
 def bench_user(name: str):
@@ -48,7 +50,9 @@ def bench_user(name: str):
     from django.contrib.auth import get_user_model
     from rest_framework.authtoken.models import Token
 
-    user, _ = get_user_model().objects.get_or_create(username=name, defaults={"email": f"{name}@example.org"})
+    user, _ = get_user_model().objects.get_or_create(
+        username=name, defaults={"email": f"{name}@example.org"}
+    )
     return user, Token.objects.get_or_create(user=user)[0].key
 
 
@@ -73,7 +77,11 @@ def write_random_file(path: Path, size: int) -> Path:
 
 def _first_line(command: list[str]) -> str:
     try:
-        return subprocess.run(command, capture_output=True, text=True, timeout=10).stdout.strip().splitlines()[0]
+        return (
+            subprocess.run(command, capture_output=True, text=True, timeout=10)
+            .stdout.strip()
+            .splitlines()[0]
+        )
     except (OSError, IndexError, subprocess.SubprocessError):
         return "unknown"
 

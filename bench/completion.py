@@ -25,8 +25,8 @@ import requests
 from django.utils import timezone
 
 from bench.common import bench_user, ratio, table
-from uploads.storage import s3
 from uploads.core.models import Upload, UploadPart
+from uploads.storage import s3
 
 PART_SIZE = 5 * 1024 * 1024  # S3's minimum
 
@@ -34,7 +34,9 @@ PART_SIZE = 5 * 1024 * 1024  # S3's minimum
 def _prepared_upload(user, parts: int, part_size: int = PART_SIZE) -> Upload:
     upload_id = uuid.uuid4()
     key = f"uploads/version_file/{upload_id}/tiny-parts.bin"
-    s3_upload_id = s3.create_multipart_upload(key=key, content_type="application/octet-stream", filename="tiny-parts.bin")
+    s3_upload_id = s3.create_multipart_upload(
+        key=key, content_type="application/octet-stream", filename="tiny-parts.bin"
+    )
     now = timezone.now()
     upload = Upload.objects.create(
         id=upload_id, owner=user, purpose="version_file", filename="tiny-parts.bin", key=key,
@@ -100,7 +102,9 @@ def run(services, sizes, workdir):
         name: (many[name] - baseline[name]) / (sizes.complete_parts - sizes.complete_baseline_parts)
         for name in ("server", "request", "whole")
     }
-    at_10k = {name: many[name] + per_part[name] * (10_000 - sizes.complete_parts) for name in per_part}
+    at_10k = {
+        name: many[name] + per_part[name] * (10_000 - sizes.complete_parts) for name in per_part
+    }
     rows = [
         [f"{sizes.complete_baseline_parts:,} parts (baseline)", *_ms(baseline)],
         [f"{sizes.complete_parts:,} parts", *_ms(many)],

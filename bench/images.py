@@ -44,7 +44,9 @@ def old_way(path: str) -> list[bytes]:
         image = Image.open(path)
         image.load()
         scale = min(box[0] / image.width, box[1] / image.height)
-        resized = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
+        resized = image.resize(
+            (round(image.width * scale), round(image.height * scale)), Image.LANCZOS
+        )
         out = io.BytesIO()
         resized.convert("RGB").save(out, "JPEG", quality=90)
         outputs.append(out.getvalue())
@@ -55,7 +57,9 @@ def s7_way(path: str):
     from uploads.worker.images import make_renditions
 
     with open(path, "rb") as f:
-        return make_renditions(f, [(f"box{i}", width, height) for i, (width, height) in enumerate(RENDITIONS)])
+        return make_renditions(
+            f, [(f"box{i}", width, height) for i, (width, height) in enumerate(RENDITIONS)]
+        )
 
 
 def _vm(name: str) -> int:
@@ -67,6 +71,7 @@ def _vm(name: str) -> int:
 
 def _measure(way: str, path: str) -> dict:
     import PIL.Image  # noqa: F401  imports are the interpreter's baseline, not the work
+
     import uploads.worker.images  # noqa: F401
 
     baseline = _vm("VmRSS")
@@ -90,7 +95,10 @@ def run(services, sizes, workdir):
     for _ in range(sizes.image_repeat):
         old_runs.append(_in_fresh_process("old", photo))
         s7_runs.append(_in_fresh_process("s7", photo))
-    old_time, s7_time = median([r["seconds"] for r in old_runs]), median([r["seconds"] for r in s7_runs])
+    old_time, s7_time = (
+        median([r["seconds"] for r in old_runs]),
+        median([r["seconds"] for r in s7_runs]),
+    )
     old_growth = median([r["peak"] - r["baseline"] for r in old_runs]) / 2**20
     s7_growth = median([r["peak"] - r["baseline"] for r in s7_runs]) / 2**20
     old_peak = median([r["peak"] for r in old_runs]) / 2**20

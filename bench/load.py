@@ -48,7 +48,9 @@ class Uploader:
             self.timings[name].append(elapsed)
         if response.status_code not in ok:
             with self.lock:
-                self.timings["errors"].append(f"{name}: {response.status_code} {response.text[:200]}")
+                self.timings["errors"].append(
+                    f"{name}: {response.status_code} {response.text[:200]}"
+                )
             return None
         return response.json() if response.content else {}
 
@@ -67,7 +69,13 @@ class Uploader:
             }
             for n in range(1, PARTS + 1)
         ]
-        self.call("sign (100 parts)", "POST", f"/api/uploads/{upload['id']}/parts/", (200,), json={"parts": parts})
+        self.call(
+            "sign (100 parts)",
+            "POST",
+            f"/api/uploads/{upload['id']}/parts/",
+            (200,),
+            json={"parts": parts},
+        )
         self.call("abort", "DELETE", f"/api/uploads/{upload['id']}/", (204,))
 
     def real_round(self):
@@ -162,10 +170,14 @@ def run(services, sizes, workdir):
         "process on the same cores. Each round: create → sign 100 parts (one call) → abort, then "
         "create → sign 1 → PUT 4 KiB → complete (see bench/load.py for why). Target: signing p99 < 100 ms."
     )
-    text += "\n\nThe same requests as gunicorn timed them (from accept to response, without the wait in the listen queue): " + "; ".join(
-        f"{name} p50 {percentile(times, 50) * 1000:.1f} ms, p99 {percentile(times, 99) * 1000:.1f} ms"
-        for name, times in sorted(in_server.items())
-    ) + "."
+    text += (
+        "\n\nThe same requests as gunicorn timed them (from accept to response, without the wait in the listen queue): "
+        + "; ".join(
+            f"{name} p50 {percentile(times, 50) * 1000:.1f} ms, p99 {percentile(times, 99) * 1000:.1f} ms"
+            for name, times in sorted(in_server.items())
+        )
+        + "."
+    )
     if loaded["errors"]:
         text += "\n\nFirst errors: " + "; ".join(loaded["errors"][:3])
     return text, {"sign_p99_ms": percentile(loaded["sign (100 parts)"], 99) * 1000}

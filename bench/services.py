@@ -74,7 +74,9 @@ class Process:
         deadline = time.monotonic() + timeout
         while not ready():
             if self.popen.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"{self.name} did not start ({what}):\n{self.log_path.read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"{self.name} did not start ({what}):\n{self.log_path.read_text()[-3000:]}"
+                )
             time.sleep(0.2)
 
     def stop(self) -> None:
@@ -174,7 +176,7 @@ class Services:
         self.s3 = None
         self.web: WebServer | None = None
 
-    def start(self) -> "Services":
+    def start(self) -> Services:
         import django
 
         _run_sql(f'CREATE DATABASE "s7_bench_{self.run_id}"')
@@ -200,10 +202,22 @@ class Services:
         worker = Process(
             "celery worker",
             [
-                sys.executable, "-m", "celery", "-A", "celery_worker", "worker",
-                "--queues", self.env["CELERY_QUEUE"], "--concurrency", "2",
-                "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO",
-            ],  # fmt: skip
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "celery_worker",
+                "worker",
+                "--queues",
+                self.env["CELERY_QUEUE"],
+                "--concurrency",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel",
+                "INFO",
+            ],
             self.env,
             self.root / "celery.log",
         )

@@ -21,8 +21,8 @@ from django.conf import settings
 
 from bench.common import MiB, bench_user, median, ratio, table, write_random_file
 from bench.services import PeakRss, Services
-from uploads.storage import s3
 from uploads.client import S7Client
+from uploads.storage import s3
 
 WORKERS = 8
 GiB = 1024 * MiB
@@ -163,7 +163,11 @@ def run(services: Services, sizes, workdir) -> tuple[str, str, dict]:
     # served each kind of request before anything is measured.
     with ThreadPoolExecutor(4) as pool:
         for _ in range(2):
-            list(pool.map(lambda _: _s7_upload(services, client_for(services, token), warm), range(4)))
+            list(
+                pool.map(
+                    lambda _: _s7_upload(services, client_for(services, token), warm), range(4)
+                )
+            )
             list(pool.map(lambda _: _old_way_upload(services, warm), range(4)))
     _transfer_manager_upload(warm)
 
@@ -226,5 +230,10 @@ def run(services: Services, sizes, workdir) -> tuple[str, str, dict]:
         "over its RSS before the upload. Targets: S7 ≤ 0.1 s of web time per GiB and < 10 MB "
         "RSS growth."
     )
-    figures = {"s7_rate": s7_rate, "tm_rate": tm_rate, "s7_web_per_gib": s7_web, "s7_rss_mib": s7_rss}
+    figures = {
+        "s7_rate": s7_rate,
+        "tm_rate": tm_rate,
+        "s7_web_per_gib": s7_web,
+        "s7_rss_mib": s7_rss,
+    }
     return one, two, figures

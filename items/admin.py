@@ -10,7 +10,9 @@ from items.models import Download, Item, Review, Screenshot, Tag, User, Version
 class S7UserAdmin(UserAdmin):
     list_display = ["username", "email", "items_count", "reviews_count", "is_staff", "date_joined"]
     readonly_fields = ["items_count", "reviews_count"]
-    fieldsets = UserAdmin.fieldsets + (("Simplici7y", {"fields": ["items_count", "reviews_count"]}),)
+    fieldsets = UserAdmin.fieldsets + (
+        ("Simplici7y", {"fields": ["items_count", "reviews_count"]}),
+    )
 
 
 @admin.register(Tag)
@@ -42,7 +44,15 @@ class ScreenshotInline(admin.TabularInline):
 
 @admin.register(Item)
 class ItemAdmin(admin.ModelAdmin):
-    list_display = ["name", "permalink", "owner", "downloads_count", "reviews_count", "rating_weighted", "version_created_at"]
+    list_display = [
+        "name",
+        "permalink",
+        "owner",
+        "downloads_count",
+        "reviews_count",
+        "rating_weighted",
+        "version_created_at",
+    ]
     search_fields = ["name", "permalink", "byline", "owner__username"]
     list_filter = ["tags"]
     raw_id_fields = ["owner", "tc"]

@@ -131,7 +131,9 @@ class ReviewViewSet(PublicReadOnly):
 
 
 class ScreenshotViewSet(PublicReadOnly):
-    queryset = Screenshot.objects.select_related("item", "upload").order_by("item_id", "order", "pk")
+    queryset = Screenshot.objects.select_related("item", "upload").order_by(
+        "item_id", "order", "pk"
+    )
     serializer_class = ScreenshotSerializer
 
 

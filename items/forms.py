@@ -128,7 +128,9 @@ class ScreenshotsForm(UploadFormMixin, forms.Form):
             field = UploadField(purpose="screenshot", required=False, label=f"Screenshot {n}")
             field.user = user
             self.fields[f"upload_{n}"] = field
-            self.fields[f"title_{n}"] = forms.CharField(required=False, max_length=120, label=f"Title {n}")
+            self.fields[f"title_{n}"] = forms.CharField(
+                required=False, max_length=120, label=f"Title {n}"
+            )
 
     def slots(self):
         return [(self[f"upload_{n}"], self[f"title_{n}"]) for n in range(1, SCREENSHOT_SLOTS + 1)]

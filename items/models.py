@@ -58,7 +58,9 @@ class Item(models.Model):
         verbose_name="total conversion",
         help_text="The scenario this item is made for, if any.",
     )
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="items")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="items"
+    )
     permalink = models.SlugField(max_length=100, unique=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="items")
 
@@ -88,7 +90,6 @@ class Item(models.Model):
 
     def editable_by(self, user) -> bool:
         return user.is_authenticated and (user.pk == self.owner_id or user.is_staff)
-
 
 
 class Version(models.Model):
@@ -129,7 +130,9 @@ class Version(models.Model):
 
 class Review(models.Model):
     version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="reviews")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews"
+    )
     title = models.CharField(max_length=120)
     body = models.TextField(blank=True, help_text="Markdown.")
     rating = models.PositiveSmallIntegerField()
@@ -138,8 +141,12 @@ class Review(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
-            models.UniqueConstraint(fields=["version", "user"], name="one_review_per_user_per_version"),
-            models.CheckConstraint(condition=Q(rating__gte=1, rating__lte=5), name="rating_is_1_to_5"),
+            models.UniqueConstraint(
+                fields=["version", "user"], name="one_review_per_user_per_version"
+            ),
+            models.CheckConstraint(
+                condition=Q(rating__gte=1, rating__lte=5), name="rating_is_1_to_5"
+            ),
         ]
 
     def __str__(self):
@@ -153,7 +160,9 @@ class Screenshot(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="screenshots")
     title = models.CharField(max_length=120, blank=True)
     order = models.PositiveIntegerField(default=0)
-    upload = models.OneToOneField("uploads.Upload", on_delete=models.PROTECT, related_name="screenshot")
+    upload = models.OneToOneField(
+        "uploads.Upload", on_delete=models.PROTECT, related_name="screenshot"
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -179,7 +188,11 @@ class Screenshot(models.Model):
 class Download(models.Model):
     version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="downloads")
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="downloads"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="downloads",
     )
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

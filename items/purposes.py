@@ -10,9 +10,29 @@ MiB = 1024 * 1024
 # Archives and the Aleph One formats people have published on Simplici7y for two decades.
 VERSION_FILE_EXTENSIONS = frozenset(
     {
-        ".zip", ".7z", ".rar", ".sit", ".sitx", ".hqx", ".bin", ".dmg", ".tar", ".gz", ".tgz",
-        ".bz2", ".xz", ".sceA", ".phyA", ".shpA", ".sndA", ".imgA", ".filA", ".mml", ".lua",
-        ".txt", ".pdf",
+        ".zip",
+        ".7z",
+        ".rar",
+        ".sit",
+        ".sitx",
+        ".hqx",
+        ".bin",
+        ".dmg",
+        ".tar",
+        ".gz",
+        ".tgz",
+        ".bz2",
+        ".xz",
+        ".sceA",
+        ".phyA",
+        ".shpA",
+        ".sndA",
+        ".imgA",
+        ".filA",
+        ".mml",
+        ".lua",
+        ".txt",
+        ".pdf",
     }
 )
 VERSION_FILE_EXTENSIONS = frozenset(ext.lower() for ext in VERSION_FILE_EXTENSIONS)

@@ -18,7 +18,9 @@ def items_list(*, q: str = "", tag: str = "", tc: str = "", sort: str = "new"):
         "tags", Prefetch("screenshots", queryset=Screenshot.objects.select_related("upload"))
     )
     for word in q.split()[:10]:
-        items = items.filter(Q(name__icontains=word) | Q(byline__icontains=word) | Q(body__icontains=word))
+        items = items.filter(
+            Q(name__icontains=word) | Q(byline__icontains=word) | Q(body__icontains=word)
+        )
     if tag:
         items = items.filter(tags__permalink=tag)
     if tc:

@@ -49,7 +49,9 @@ def weighted_rating(average: float, count: int) -> float:
 
 
 def item_recount(item_id: int) -> None:
-    stats = Review.objects.filter(version__item_id=item_id).aggregate(avg=Avg("rating"), n=Count("pk"))
+    stats = Review.objects.filter(version__item_id=item_id).aggregate(
+        avg=Avg("rating"), n=Count("pk")
+    )
     average = float(stats["avg"] or 0)
     newest = Version.objects.filter(item_id=item_id).aggregate(at=Max("created_at"))["at"]
     Item.objects.filter(pk=item_id).update(
@@ -109,7 +111,10 @@ def parse_tag_names(text: str) -> list[str]:
 def tags_for(names: list[str]) -> list[Tag]:
     tags = []
     for name in names:
-        tag = Tag.objects.filter(name=name).first() or Tag.objects.filter(permalink=slugify(name)).first()
+        tag = (
+            Tag.objects.filter(name=name).first()
+            or Tag.objects.filter(permalink=slugify(name)).first()
+        )
         if tag is None:
             tag = Tag.objects.create(name=name, permalink=_free_slug(Tag, slugify(name)[:50]))
         tags.append(tag)
@@ -195,7 +200,9 @@ def screenshots_add(*, item: Item, uploads_and_titles: list[tuple]) -> list[Scre
 
 
 @transaction.atomic
-def screenshots_arrange(*, item: Item, orders: dict[int, int], titles: dict[int, str], delete: set[int]) -> None:
+def screenshots_arrange(
+    *, item: Item, orders: dict[int, int], titles: dict[int, str], delete: set[int]
+) -> None:
     """Set order and title of the item's screenshots and delete some; others' ids are ignored."""
     for shot in item.screenshots.select_for_update():
         if shot.pk in delete:
@@ -216,7 +223,9 @@ def review_create(*, version: Version, user, title: str, body: str, rating: int)
         raise NotAllowed("You cannot review your own item.")
     if Review.objects.filter(version=version, user=user).exists():
         raise NotAllowed("You have already reviewed this version.")
-    review = Review.objects.create(version=version, user=user, title=title, body=body, rating=rating)
+    review = Review.objects.create(
+        version=version, user=user, title=title, body=body, rating=rating
+    )
     item_recount(version.item_id)
     user_recount(user.pk)
     return review

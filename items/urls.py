@@ -28,7 +28,11 @@ urlpatterns = [
     path("items/<slug:permalink>/edit", views.item_edit, name="item_edit"),
     path("items/<slug:permalink>/delete", views.item_delete, name="item_delete"),
     path("items/<slug:permalink>/versions/new", views.version_new, name="version_new"),
-    path("items/<slug:permalink>/versions/<int:version_id>/edit", views.version_edit, name="version_edit"),
+    path(
+        "items/<slug:permalink>/versions/<int:version_id>/edit",
+        views.version_edit,
+        name="version_edit",
+    ),
     path("items/<slug:permalink>/screenshots/new", views.screenshots, name="screenshot_new"),
     path("items/<slug:permalink>/reviews/new", views.review_new, name="review_new"),
     path("items/<slug:permalink>/downloads/new", views.download, name="download"),
@@ -38,18 +42,58 @@ urlpatterns = [
     path("tags/<str:name>/", views.tag_detail, name="tag"),
     path("reviews/", views.review_list, name="review_list"),
     path("signup/", views.signup, name="signup"),
-    path("login/", auth_views.LoginView.as_view(template_name="items/account/login.html", redirect_authenticated_user=True), name="login"),
+    path(
+        "login/",
+        auth_views.LoginView.as_view(
+            template_name="items/account/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
     path("logout/", views.logout_view, name="logout"),
     path("settings/", views.account_settings, name="settings"),
-    path("settings/password/", auth_views.PasswordChangeView.as_view(template_name="items/account/password_change_form.html"), name="password_change"),
-    path("settings/password/done/", auth_views.PasswordChangeDoneView.as_view(template_name="items/account/password_change_done.html"), name="password_change_done"),
-    path("password_reset/", auth_views.PasswordResetView.as_view(
+    path(
+        "settings/password/",
+        auth_views.PasswordChangeView.as_view(
+            template_name="items/account/password_change_form.html"
+        ),
+        name="password_change",
+    ),
+    path(
+        "settings/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(
+            template_name="items/account/password_change_done.html"
+        ),
+        name="password_change_done",
+    ),
+    path(
+        "password_reset/",
+        auth_views.PasswordResetView.as_view(
             template_name="items/account/password_reset_form.html",
             email_template_name="items/account/password_reset_email.txt",
             subject_template_name="items/account/password_reset_subject.txt",
-        ), name="password_reset"),
-    path("password_reset/done/", auth_views.PasswordResetDoneView.as_view(template_name="items/account/password_reset_done.html"), name="password_reset_done"),
-    path("reset/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(template_name="items/account/password_reset_confirm.html"), name="password_reset_confirm"),
-    path("reset/done/", auth_views.PasswordResetCompleteView.as_view(template_name="items/account/password_reset_complete.html"), name="password_reset_complete"),
+        ),
+        name="password_reset",
+    ),
+    path(
+        "password_reset/done/",
+        auth_views.PasswordResetDoneView.as_view(
+            template_name="items/account/password_reset_done.html"
+        ),
+        name="password_reset_done",
+    ),
+    path(
+        "reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(
+            template_name="items/account/password_reset_confirm.html"
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "reset/done/",
+        auth_views.PasswordResetCompleteView.as_view(
+            template_name="items/account/password_reset_complete.html"
+        ),
+        name="password_reset_complete",
+    ),
     path("api/", include(router.urls)),
 ]

@@ -64,7 +64,11 @@ def item_list(request):
             "tag": Tag.objects.filter(permalink=tag).first() if tag else None,
             "tc": Item.objects.filter(permalink=tc).first() if tc else None,
             "sort": sort,
-            "sorts": [("new", "Newest"), ("downloads", "Most downloaded"), ("rating", "Best rated")],
+            "sorts": [
+                ("new", "Newest"),
+                ("downloads", "Most downloaded"),
+                ("rating", "Best rated"),
+            ],
             "title": f"Search: {q}" if q else "All items",
         },
     )
@@ -82,7 +86,9 @@ def item_detail(request, permalink):
     item = get_object_or_404(Item.objects.select_related("owner", "tc"), permalink=permalink)
     versions = list(item.versions.select_related("file"))
     reviews = list(
-        Review.objects.filter(version__item=item).select_related("user", "version").order_by("-created_at")
+        Review.objects.filter(version__item=item)
+        .select_related("user", "version")
+        .order_by("-created_at")
     )
     screenshots = list(item.screenshots.select_related("upload"))
     can_review = (
@@ -122,11 +128,15 @@ def tag_detail(request, name):
         return redirect(tag, permanent=True)
     sort = request.GET.get("sort", "new")
     items = selectors.items_list(tag=tag.permalink, sort=sort if sort in selectors.SORTS else "new")
-    return render(request, "items/tag.html", {"tag": tag, "page": _page(request, items), "sort": sort})
+    return render(
+        request, "items/tag.html", {"tag": tag, "page": _page(request, items), "sort": sort}
+    )
 
 
 def user_list(request):
-    users = User.objects.filter(is_active=True, items_count__gt=0).order_by("-items_count", "username")
+    users = User.objects.filter(is_active=True, items_count__gt=0).order_by(
+        "-items_count", "username"
+    )
     return render(request, "items/user_list.html", {"page": _page(request, users, 50)})
 
 
@@ -135,12 +145,16 @@ def user_detail(request, username):
     items = selectors.items_list().filter(owner=person)
     reviews = selectors.reviews_list().filter(user=person)[:50]
     return render(
-        request, "items/user_detail.html", {"person": person, "page": _page(request, items), "reviews": reviews}
+        request,
+        "items/user_detail.html",
+        {"person": person, "page": _page(request, items), "reviews": reviews},
     )
 
 
 def review_list(request):
-    return render(request, "items/review_list.html", {"page": _page(request, selectors.reviews_list())})
+    return render(
+        request, "items/review_list.html", {"page": _page(request, selectors.reviews_list())}
+    )
 
 
 # --- Accounts ------------------------------------------------------------------------------
@@ -238,12 +252,18 @@ def version_edit(request, permalink, version_id):
     item = _editable_item(request, permalink)
     version = get_object_or_404(Version, item=item, pk=version_id)
     # The file's owner, not the moderator, is who uploaded it; staff keep the same file.
-    form = VersionForm(request.POST or None, instance=version, user=version.file.owner if version.file else request.user)
+    form = VersionForm(
+        request.POST or None,
+        instance=version,
+        user=version.file.owner if version.file else request.user,
+    )
     if request.method == "POST" and form.is_valid():
         services.version_save(version=form.save(commit=False))
         messages.success(request, "Saved.")
         return redirect(item)
-    return render(request, "items/version_form.html", {"form": form, "item": item, "version": version})
+    return render(
+        request, "items/version_form.html", {"form": form, "item": item, "version": version}
+    )
 
 
 # --- Screenshots ---------------------------------------------------------------------------
@@ -270,8 +290,12 @@ def screenshots(request, permalink):
     if request.method == "POST":
         add_form = ScreenshotsForm(request.POST, user=request.user)
         if add_form.is_valid():
-            made = services.screenshots_add(item=item, uploads_and_titles=add_form.uploads_and_titles())
-            messages.success(request, f"{len(made)} screenshot{'s' if len(made) != 1 else ''} added.")
+            made = services.screenshots_add(
+                item=item, uploads_and_titles=add_form.uploads_and_titles()
+            )
+            messages.success(
+                request, f"{len(made)} screenshot{'s' if len(made) != 1 else ''} added."
+            )
             return redirect("screenshot_new", permalink=item.permalink)
     return render(
         request,
@@ -297,7 +321,11 @@ def review_new(request, permalink):
         data = form.cleaned_data
         try:
             services.review_create(
-                version=data["version"], user=request.user, title=data["title"], body=data["body"], rating=data["rating"]
+                version=data["version"],
+                user=request.user,
+                title=data["title"],
+                body=data["body"],
+                rating=data["rating"],
             )
         except services.NotAllowed as exc:
             form.add_error(None, str(exc))

@@ -196,7 +196,9 @@ AWS_STORAGE_BUCKET_NAME = required("AWS_STORAGE_BUCKET_NAME", "s7-local")
 AWS_S3_REGION_NAME = required("AWS_S3_REGION_NAME", "us-east-1")
 AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL", "" if PRODUCTION else "http://127.0.0.1:8333")
 # SeaweedFS and other local servers want path-style; AWS takes virtual-hosted style.
-AWS_S3_ADDRESSING_STYLE = env("AWS_S3_ADDRESSING_STYLE", "path" if AWS_S3_ENDPOINT_URL else "virtual")
+AWS_S3_ADDRESSING_STYLE = env(
+    "AWS_S3_ADDRESSING_STYLE", "path" if AWS_S3_ENDPOINT_URL else "virtual"
+)
 # Files reach S3 through uploads.s3, never through Django's storage API: no "default" storage.
 STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},

@@ -29,7 +29,11 @@ PRODUCTION_ENV = {
 
 
 def manage(*args, env):
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DATABASE", "REDIS", "S7_", "CELERY", "CACHE", "DJANGO_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "DATABASE", "REDIS", "S7_", "CELERY", "CACHE", "DJANGO_"))
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -51,7 +55,10 @@ def test_production_start_up_names_every_missing_setting():
     env = {k: v for k, v in PRODUCTION_ENV.items() if k not in missing}
     result = manage("check", env=env)
     assert result.returncode != 0
-    assert "Production settings are missing: SECRET_KEY, SITE_URL, AWS_STORAGE_BUCKET_NAME" in result.stderr
+    assert (
+        "Production settings are missing: SECRET_KEY, SITE_URL, AWS_STORAGE_BUCKET_NAME"
+        in result.stderr
+    )
 
 
 def test_local_settings_need_nothing_installed(tmp_path):

@@ -24,7 +24,9 @@ class UploadAdmin(admin.ModelAdmin):
     change_list_template = "admin/uploads/upload/change_list.html"
 
     def get_urls(self):
-        report = path("report/", self.admin_site.admin_view(self.report_view), name="uploads_upload_report")
+        report = path(
+            "report/", self.admin_site.admin_view(self.report_view), name="uploads_upload_report"
+        )
         return [report, *super().get_urls()]
 
     def report_view(self, request):

@@ -6,7 +6,6 @@ form control has a label, and nothing is wider than a phone's screen.
 """
 
 import os
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -74,7 +73,9 @@ def test_the_pages_render_in_a_browser(demo_site):
         ("settings", "/settings/"),
     ]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
         try:
             desktop = browser.new_context(viewport={"width": 1280, "height": 900})
             page = desktop.new_page()
@@ -99,7 +100,10 @@ def test_the_pages_render_in_a_browser(demo_site):
 
             phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
             page = phone.new_page()
-            for name, path in [("phone-home", "/"), ("phone-item", "/items/marathon-infinity-redux/")]:
+            for name, path in [
+                ("phone-home", "/"),
+                ("phone-item", "/items/marathon-infinity-redux/"),
+            ]:
                 page.goto(base + path)
                 assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
                 page.screenshot(path=ARTIFACTS / f"site-{name}.png", full_page=True)

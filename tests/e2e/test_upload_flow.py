@@ -15,9 +15,9 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from tests.fixtures.uploading import b64_md5, b64_sha256, s3_open_upload_ids, wait_for_state
+from uploads.core.models import Upload
 from uploads.storage import s3
 from uploads.storage.local import free_port
-from uploads.core.models import Upload
 from uploads.worker.tasks import expire_stale_uploads
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -31,13 +31,17 @@ class Uploader:
     def __init__(self, base_url, user):
         self.base = base_url
         self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Token {Token.objects.get_or_create(user=user)[0].key}"
+        self.http.headers["Authorization"] = (
+            f"Token {Token.objects.get_or_create(user=user)[0].key}"
+        )
 
     def api(self, method, path, **kwargs):
         return self.http.request(method, f"{self.base}/api/uploads/{path}", timeout=60, **kwargs)
 
     def create(self, data, filename="Big Map.sceA", purpose="version_file"):
-        response = self.api("POST", "", json={"filename": filename, "size": len(data), "purpose": purpose})
+        response = self.api(
+            "POST", "", json={"filename": filename, "size": len(data), "purpose": purpose}
+        )
         assert response.status_code == 201, response.text
         return response.json()
 
@@ -126,7 +130,11 @@ def test_the_periodic_task_expires_stale_uploads_and_aborts_them_on_s3(live_serv
     assert Upload.objects.get(pk=stale["id"]).state == "expired"
     assert stale_s3_id not in s3_open_upload_ids()
     assert Upload.objects.get(pk=fresh["id"]).state == "uploading"
-    refused = client.api("POST", f"{stale['id']}/parts/", json={"parts": [{"part_number": 1, "checksum_sha256": b64_sha256(b"x")}]})
+    refused = client.api(
+        "POST",
+        f"{stale['id']}/parts/",
+        json={"parts": [{"part_number": 1, "checksum_sha256": b64_sha256(b"x")}]},
+    )
     assert refused.status_code == 409
 
 
@@ -134,12 +142,29 @@ def test_the_periodic_task_expires_stale_uploads_and_aborts_them_on_s3(live_serv
 def private_redis(settings, tmp_path):
     """A Redis server of this test's own, to stop and start without disturbing anybody."""
     port = free_port()
-    command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path)]
+    command = [
+        "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        str(tmp_path),
+    ]
 
     def start():
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         for _ in range(50):
-            if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).stdout.strip() == b"PONG":
+            if (
+                subprocess.run(
+                    ["redis-cli", "-p", str(port), "ping"], capture_output=True
+                ).stdout.strip()
+                == b"PONG"
+            ):
                 return process
             time.sleep(0.1)
         raise RuntimeError("redis did not start")
@@ -166,12 +191,18 @@ def test_with_redis_down_an_upload_still_completes_and_progress_returns_after(
     data = os.urandom(6 * MiB)
     client = Uploader(live_server.url, alice)
     upload = client.create(data)
-    assert client.api("POST", f"{upload['id']}/progress/", json={"bytes_uploaded": 100}).status_code == 204
+    assert (
+        client.api("POST", f"{upload['id']}/progress/", json={"bytes_uploaded": 100}).status_code
+        == 204
+    )
     assert client.api("GET", f"{upload['id']}/progress/").json()["bytes_uploaded"] == 100
 
     private_redis["process"].terminate()
     private_redis["process"].wait()
-    assert client.api("POST", f"{upload['id']}/progress/", json={"bytes_uploaded": 200}).status_code == 204
+    assert (
+        client.api("POST", f"{upload['id']}/progress/", json={"bytes_uploaded": 200}).status_code
+        == 204
+    )
     down = client.api("GET", f"{upload['id']}/progress/").json()
     assert (down["bytes_uploaded"], down["updated_at"]) == (0, None)  # empty, not an error
     client.send(upload, data)
@@ -180,5 +211,8 @@ def test_with_redis_down_an_upload_still_completes_and_progress_returns_after(
 
     private_redis["process"] = private_redis["start"]()
     second = client.create(data, filename="again.sceA")
-    assert client.api("POST", f"{second['id']}/progress/", json={"bytes_uploaded": 300}).status_code == 204
+    assert (
+        client.api("POST", f"{second['id']}/progress/", json={"bytes_uploaded": 300}).status_code
+        == 204
+    )
     assert client.api("GET", f"{second['id']}/progress/").json()["bytes_uploaded"] == 300

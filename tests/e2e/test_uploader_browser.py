@@ -22,9 +22,9 @@ from playwright.sync_api import sync_playwright
 
 from tests.fixtures import ROOT
 from tests.fixtures.worker_app import stall_stage
+from uploads.core.models import Upload
 from uploads.core.parts import held_parts
 from uploads.storage import s3
-from uploads.core.models import Upload
 
 # Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests make
 # between browser steps are plain synchronous calls all the same.
@@ -47,7 +47,9 @@ ENDED = ("ready", "failed")
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 
@@ -71,7 +73,9 @@ def signed_in_page(browser, live_server, bucket_allows_live_server, celery_worke
     def open_page(user):
         client = Client()
         client.force_login(user)
-        context = browser.new_context(base_url=live_server.url, viewport={"width": 1000, "height": 1200})
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 1000, "height": 1200}
+        )
         contexts.append(context)
         context.add_cookies(
             [
@@ -154,7 +158,9 @@ def open_demo(page):
 
 
 def pick(page, field: str, path: Path):
-    page.locator(f"#id_{field}-uploader input.uppy-Dashboard-input[name='files[]']").first.set_input_files(str(path))
+    page.locator(
+        f"#id_{field}-uploader input.uppy-Dashboard-input[name='files[]']"
+    ).first.set_input_files(str(path))
 
 
 def uploader(page, field: str):
@@ -171,7 +177,9 @@ def wait_until_ended(page, field: str) -> str:
         )
     except Exception:
         uploads = list(Upload.objects.values_list("filename", "state", "error"))
-        raise AssertionError(f"the uploader shows {status_of(page, field)!r}; uploads: {uploads}") from None
+        raise AssertionError(
+            f"the uploader shows {status_of(page, field)!r}; uploads: {uploads}"
+        ) from None
     return uploader(page, field).get_attribute("data-s7-state")
 
 
@@ -218,7 +226,9 @@ def test_a_64_mib_file_uploads_from_the_page_and_is_stored_whole(page, tmp_path)
     upload = Upload.objects.get(owner__username="alice", state="ready")
     assert upload.sha256 == hashlib.sha256(data).hexdigest()
     assert s3.sha256_of_object(upload.key, upload.size) == hashlib.sha256(data).hexdigest()
-    assert counts(number for number, _ in page.puts) == {n: 1 for n in range(1, upload.part_count + 1)}
+    assert counts(number for number, _ in page.puts) == {
+        n: 1 for n in range(1, upload.part_count + 1)
+    }
     assert uploader(page, "version_file").locator("progress").get_attribute("value") == "100"
     assert "Ready" in status_of(page, "version_file")
     assert page.locator("#id_version_file").input_value() == str(upload.pk)
@@ -274,7 +284,11 @@ def test_reloading_mid_upload_and_picking_the_file_again_sends_only_the_missing_
     page.route(lambda url: (_part_of(url) or (0,))[0] >= 3, lambda route: held.append(route))
     open_demo(page)
     pick(page, "version_file", tmp_path / "original" / "map.zip")
-    wait_for(page, lambda: sorted(n for n, s in page.part_statuses if s == 200) == [1, 2], "parts 1 and 2")
+    wait_for(
+        page,
+        lambda: sorted(n for n, s in page.part_statuses if s == 200) == [1, 2],
+        "parts 1 and 2",
+    )
     wait_for(page, lambda: len(held) >= 1, "a held part")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "uploader-mid-upload.png"), full_page=True)
@@ -319,7 +333,11 @@ def test_pausing_and_resuming_sends_only_the_parts_not_yet_stored(page, tmp_path
     page.route(lambda url: (_part_of(url) or (0,))[0] >= 3, lambda route: held.append(route))
     open_demo(page)
     pick(page, "version_file", tmp_path / "map.zip")
-    wait_for(page, lambda: sorted(n for n, s in page.part_statuses if s == 200) == [1, 2], "parts 1 and 2")
+    wait_for(
+        page,
+        lambda: sorted(n for n, s in page.part_statuses if s == 200) == [1, 2],
+        "parts 1 and 2",
+    )
     wait_for(page, lambda: len(held) >= 1, "a held part")
 
     page.get_by_role("button", name="Pause upload").click()
@@ -422,8 +440,12 @@ def test_a_screenshot_shows_its_thumbnail_once_ready_and_a_broken_one_says_why(p
     assert_ready(page, "screenshot")
     thumb = uploader(page, "screenshot").locator("img.s7-upload-thumb")
     thumb.wait_for()
-    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
-    assert page.evaluate("img => [img.naturalWidth, img.naturalHeight]", thumb.element_handle()) == [300, 225]
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle()
+    )
+    assert page.evaluate(
+        "img => [img.naturalWidth, img.naturalHeight]", thumb.element_handle()
+    ) == [300, 225]
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "uploader-screenshot-thumbnail.png"), full_page=True)
 

@@ -13,7 +13,9 @@ from uploads.core.models import UploadState
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_newcomer_signs_up_and_publishes_an_item_with_a_file_and_screenshots(celery_worker, settings):
+def test_a_newcomer_signs_up_and_publishes_an_item_with_a_file_and_screenshots(
+    celery_worker, settings
+):
     browser = Client()
     response = browser.post(
         "/signup/",
@@ -28,7 +30,12 @@ def test_a_newcomer_signs_up_and_publishes_an_item_with_a_file_and_screenshots(c
     assert response.status_code == 302, response.content
     response = browser.post(
         "/items/new",
-        {"name": "Rubicon X", "byline": "The classic scenario, remastered", "body": "**Play it.**", "tags": "Scenario, solo"},
+        {
+            "name": "Rubicon X",
+            "byline": "The classic scenario, remastered",
+            "body": "**Play it.**",
+            "tags": "Scenario, solo",
+        },
     )
     assert response.status_code == 302, response.content
     item = Item.objects.get(name="Rubicon X")
@@ -39,7 +46,8 @@ def test_a_newcomer_signs_up_and_publishes_an_item_with_a_file_and_screenshots(c
     upload = upload_through_engine(user, data, filename="Rubicon X.zip", purpose="version_file")
     assert upload.state == UploadState.READY, upload.error
     response = browser.post(
-        f"/items/{item.permalink}/versions/new", {"name": "1.2", "notes": "Fixes", "file": str(upload.pk), "link": ""}
+        f"/items/{item.permalink}/versions/new",
+        {"name": "1.2", "notes": "Fixes", "file": str(upload.pk), "link": ""},
     )
     assert response.status_code == 302, response.content
 
@@ -50,7 +58,12 @@ def test_a_newcomer_signs_up_and_publishes_an_item_with_a_file_and_screenshots(c
     assert [shot.state for shot in shots] == [UploadState.READY] * 2, [shot.error for shot in shots]
     response = browser.post(
         f"/items/{item.permalink}/screenshots/new",
-        {"upload_1": str(shots[0].pk), "title_1": "Lava room", "upload_2": str(shots[1].pk), "title_2": "Water level"},
+        {
+            "upload_1": str(shots[0].pk),
+            "title_1": "Lava room",
+            "upload_2": str(shots[1].pk),
+            "title_2": "Water level",
+        },
     )
     assert response.status_code == 302, response.content
 

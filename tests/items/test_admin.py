@@ -11,7 +11,9 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def staff(django_user_model):
     client = Client()
-    client.force_login(django_user_model.objects.create_superuser("root", "root@example.org", "root-password-7"))
+    client.force_login(
+        django_user_model.objects.create_superuser("root", "root@example.org", "root-password-7")
+    )
     return client
 
 
@@ -27,7 +29,9 @@ def test_every_model_has_an_admin(staff, alice, bob):
 
 def test_deleting_in_the_admin_keeps_the_counts(staff, alice, bob):
     item = make_item(alice, "Map", tags=["map"])
-    review = services.review_create(version=item.versions.first(), user=bob, title="Ok", body="", rating=3)
+    review = services.review_create(
+        version=item.versions.first(), user=bob, title="Ok", body="", rating=3
+    )
     staff.post(f"/admin/items/review/{review.pk}/delete/", {"post": "yes"})
     bob.refresh_from_db()
     item.refresh_from_db()

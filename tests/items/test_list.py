@@ -26,7 +26,9 @@ def catalogue(alice, bob, charlie, django_user_model):
     # Ice: fifty-ish 4-star reviews beat HUD's single 5-star one in the weighted order.
     reviewers = [django_user_model.objects.create_user(f"r{n}") for n in range(12)]
     for reviewer in reviewers:
-        services.review_create(version=ice.versions.first(), user=reviewer, title="Good", body="", rating=4)
+        services.review_create(
+            version=ice.versions.first(), user=reviewer, title="Good", body="", rating=4
+        )
     services.review_create(version=hud.versions.first(), user=bob, title="Best", body="", rating=5)
     # Newest version: HUD gets a new one last.
     services.version_save(version=Version(item=hud, name="2.0", link="https://example.org/2.zip"))
@@ -50,7 +52,11 @@ def test_it_filters_by_total_conversion(catalogue):
 
 
 def test_it_sorts_by_downloads(catalogue):
-    assert names(Client().get("/search/?sort=downloads"))[:3] == ["Ice Station", "Lava Pit", "HUD Plus"]
+    assert names(Client().get("/search/?sort=downloads"))[:3] == [
+        "Ice Station",
+        "Lava Pit",
+        "HUD Plus",
+    ]
 
 
 def test_it_sorts_by_weighted_rating(catalogue):

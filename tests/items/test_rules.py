@@ -33,7 +33,12 @@ def test_a_stranger_cannot_edit_delete_or_add_versions_or_screenshots(item, char
     ]
     for path in paths:
         assert stranger.get(path).status_code == 403, path
-        assert stranger.post(path, {"name": "Mine now", "link": "https://evil.example/x.zip"}).status_code == 403, path
+        assert (
+            stranger.post(
+                path, {"name": "Mine now", "link": "https://evil.example/x.zip"}
+            ).status_code
+            == 403
+        ), path
     item.refresh_from_db()
     assert item.name == "Alice's Map"
     assert Item.objects.filter(pk=item.pk).exists()
@@ -42,7 +47,9 @@ def test_a_stranger_cannot_edit_delete_or_add_versions_or_screenshots(item, char
 
 def test_a_stranger_cannot_edit_a_version_of_another_item_through_their_own(item, charlie):
     theirs = make_item(charlie, "Charlie's Map")
-    response = client_for(charlie).get(f"/items/{theirs.permalink}/versions/{item.versions.first().pk}/edit")
+    response = client_for(charlie).get(
+        f"/items/{theirs.permalink}/versions/{item.versions.first().pk}/edit"
+    )
     assert response.status_code == 404
 
 
@@ -54,7 +61,9 @@ def test_anonymous_visitors_are_sent_to_log_in(item):
 def test_staff_can_moderate_someone_elses_item(item, bob):
     bob.is_staff = True
     bob.save()
-    response = client_for(bob).post(f"/items/{item.permalink}/edit", {"name": "Alice's Map (moderated)", "tags": "map"})
+    response = client_for(bob).post(
+        f"/items/{item.permalink}/edit", {"name": "Alice's Map (moderated)", "tags": "map"}
+    )
     assert response.status_code == 302
     item.refresh_from_db()
     assert item.name == "Alice's Map (moderated)"
@@ -78,7 +87,8 @@ def test_it_rejects_a_version_with_neither_file_nor_link(item, alice):
 def test_it_rejects_a_version_with_both_file_and_link(item, alice):
     upload = ready_upload(alice)
     response = client_for(alice).post(
-        f"/items/{item.permalink}/versions/new", {"name": "2.0", "file": str(upload.pk), "link": "https://example.org/a.zip"}
+        f"/items/{item.permalink}/versions/new",
+        {"name": "2.0", "file": str(upload.pk), "link": "https://example.org/a.zip"},
     )
     assert "Give either a file or a link, not both." in response.content.decode()
     assert item.versions.count() == 1
@@ -93,31 +103,48 @@ def test_the_database_refuses_a_version_with_neither_file_nor_link(item):
 
 def test_it_rejects_an_upload_that_is_not_ready(item, alice):
     upload = engine.upload_create(
-        owner=alice, filename="map.zip", size=100, content_type="application/zip", purpose="version_file"
+        owner=alice,
+        filename="map.zip",
+        size=100,
+        content_type="application/zip",
+        purpose="version_file",
     )
-    response = client_for(alice).post(f"/items/{item.permalink}/versions/new", {"name": "2.0", "file": str(upload.pk)})
+    response = client_for(alice).post(
+        f"/items/{item.permalink}/versions/new", {"name": "2.0", "file": str(upload.pk)}
+    )
     assert "not ready yet" in response.content.decode()
     assert item.versions.count() == 1
 
 
 def test_it_rejects_someone_elses_upload(item, alice, bob):
     upload = ready_upload(bob)
-    response = client_for(alice).post(f"/items/{item.permalink}/versions/new", {"name": "2.0", "file": str(upload.pk)})
+    response = client_for(alice).post(
+        f"/items/{item.permalink}/versions/new", {"name": "2.0", "file": str(upload.pk)}
+    )
     assert "does not exist or is not yours" in response.content.decode()
     assert item.versions.count() == 1
 
 
 def test_it_rejects_a_screenshot_as_a_version_file(item, alice):
     upload = ready_upload(alice, filename="shot.png", purpose="screenshot")
-    response = client_for(alice).post(f"/items/{item.permalink}/versions/new", {"name": "2.0", "file": str(upload.pk)})
+    response = client_for(alice).post(
+        f"/items/{item.permalink}/versions/new", {"name": "2.0", "file": str(upload.pk)}
+    )
     assert "is not a version file" in response.content.decode()
 
 
 def test_it_rejects_a_file_already_used_by_another_version(item, alice):
     upload = ready_upload(alice)
     owner = client_for(alice)
-    assert owner.post(f"/items/{item.permalink}/versions/new", {"name": "2.0", "file": str(upload.pk)}).status_code == 302
-    response = owner.post(f"/items/{item.permalink}/versions/new", {"name": "3.0", "file": str(upload.pk)})
+    assert (
+        owner.post(
+            f"/items/{item.permalink}/versions/new", {"name": "2.0", "file": str(upload.pk)}
+        ).status_code
+        == 302
+    )
+    response = owner.post(
+        f"/items/{item.permalink}/versions/new", {"name": "3.0", "file": str(upload.pk)}
+    )
     assert "already belongs to another version" in response.content.decode()
     assert item.versions.count() == 2
 
@@ -137,7 +164,8 @@ def test_it_gives_a_new_item_a_free_permalink_from_its_name(item, bob):
 
 def test_it_rejects_a_rating_of_6(item, bob):
     response = client_for(bob).post(
-        f"/items/{item.permalink}/reviews/new", {"version": item.versions.first().pk, "rating": 6, "title": "Great"}
+        f"/items/{item.permalink}/reviews/new",
+        {"version": item.versions.first().pk, "rating": 6, "title": "Great"},
     )
     assert response.status_code == 200
     assert "Select a valid choice" in response.content.decode()
@@ -146,7 +174,8 @@ def test_it_rejects_a_rating_of_6(item, bob):
 
 def test_owners_cannot_review_their_own_item(item, alice):
     response = client_for(alice).post(
-        f"/items/{item.permalink}/reviews/new", {"version": item.versions.first().pk, "rating": 5, "title": "Mine is great"}
+        f"/items/{item.permalink}/reviews/new",
+        {"version": item.versions.first().pk, "rating": 5, "title": "Mine is great"},
     )
     assert response.status_code == 403
     assert Review.objects.count() == 0
@@ -172,7 +201,10 @@ def test_one_five_star_review_does_not_beat_fifty_four_star_ones():
 
 def test_screenshots_are_added_several_at_once_then_reordered_and_deleted(item, alice):
     owner = client_for(alice)
-    first, second = ready_upload(alice, filename="a.png", purpose="screenshot"), ready_upload(alice, filename="b.png", purpose="screenshot")
+    first, second = (
+        ready_upload(alice, filename="a.png", purpose="screenshot"),
+        ready_upload(alice, filename="b.png", purpose="screenshot"),
+    )
     response = owner.post(
         f"/items/{item.permalink}/screenshots/new",
         {"upload_1": str(first.pk), "title_1": "A", "upload_2": str(second.pk), "title_2": "B"},
@@ -182,10 +214,18 @@ def test_screenshots_are_added_several_at_once_then_reordered_and_deleted(item, 
     assert (a.title, b.title) == ("A", "B")
     owner.post(
         f"/items/{item.permalink}/screenshots/new",
-        {"action": "arrange", f"order_{a.pk}": "5", f"order_{b.pk}": "1", f"title_{a.pk}": "A", f"title_{b.pk}": "B"},
+        {
+            "action": "arrange",
+            f"order_{a.pk}": "5",
+            f"order_{b.pk}": "1",
+            f"title_{a.pk}": "A",
+            f"title_{b.pk}": "B",
+        },
     )
     assert [shot.title for shot in item.screenshots.all()] == ["B", "A"]
-    owner.post(f"/items/{item.permalink}/screenshots/new", {"action": "arrange", f"delete_{a.pk}": "1"})
+    owner.post(
+        f"/items/{item.permalink}/screenshots/new", {"action": "arrange", f"delete_{a.pk}": "1"}
+    )
     item.refresh_from_db()
     assert [shot.title for shot in item.screenshots.all()] == ["B"]
     assert item.screenshots_count == 1
@@ -193,21 +233,31 @@ def test_screenshots_are_added_several_at_once_then_reordered_and_deleted(item, 
 
 def test_a_screenshot_upload_is_refused_when_it_is_another_users(item, alice, bob):
     upload = ready_upload(bob, filename="a.png", purpose="screenshot")
-    response = client_for(alice).post(f"/items/{item.permalink}/screenshots/new", {"upload_1": str(upload.pk)})
+    response = client_for(alice).post(
+        f"/items/{item.permalink}/screenshots/new", {"upload_1": str(upload.pk)}
+    )
     assert response.status_code == 200
     assert Screenshot.objects.count() == 0
 
 
 def test_a_placeholder_stands_in_for_a_screenshot_without_renditions(item, alice):
     upload = ready_upload(alice, filename="a.png", purpose="screenshot")
-    client_for(alice).post(f"/items/{item.permalink}/screenshots/new", {"upload_1": str(upload.pk), "title_1": "Soon"})
+    client_for(alice).post(
+        f"/items/{item.permalink}/screenshots/new", {"upload_1": str(upload.pk), "title_1": "Soon"}
+    )
     page = Client().get(f"/items/{item.permalink}/").content.decode()
     assert "Preparing…" in page and "Soon" in page
 
 
 def test_a_download_of_a_file_still_processing_is_not_counted(alice):
     item = make_item(alice, "Slow", link="")
-    upload = engine.upload_create(owner=alice, filename="map.zip", size=10, content_type="application/zip", purpose="version_file")
+    upload = engine.upload_create(
+        owner=alice,
+        filename="map.zip",
+        size=10,
+        content_type="application/zip",
+        purpose="version_file",
+    )
     Version.objects.create(item=item, name="1", file=upload)
     response = Client().get(f"/items/{item.permalink}/downloads/new")
     assert response.status_code == 302 and response["Location"] == f"/items/{item.permalink}/"
@@ -224,7 +274,13 @@ def test_unknown_items_and_versions_answer_404(item):
 def test_sign_up_needs_the_passphrase(db):
     response = Client().post(
         "/signup/",
-        {"username": "spambot", "email": "s@example.org", "password1": "x-Very-long-7", "password2": "x-Very-long-7", "passphrase": "wrong"},
+        {
+            "username": "spambot",
+            "email": "s@example.org",
+            "password1": "x-Very-long-7",
+            "password2": "x-Very-long-7",
+            "passphrase": "wrong",
+        },
     )
     assert response.status_code == 200
     assert "That is not the passphrase." in response.content.decode()

@@ -4,18 +4,27 @@ import hashlib
 import os
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from unittest import mock
 
 import pytest
 import requests
 from django.test import Client, override_settings
 
-from tests.fixtures.uploading import b64_md5, b64_sha256, part_bytes, put_part, s3_open_upload_ids, send_all_parts, sign, start_upload
+from tests.fixtures.uploading import (
+    b64_md5,
+    b64_sha256,
+    part_bytes,
+    put_part,
+    s3_open_upload_ids,
+    send_all_parts,
+    sign,
+    start_upload,
+)
 from uploads.api import services
+from uploads.core.models import Upload
 from uploads.storage import s3
 from uploads.storage.sigv4 import PartUrlSigner
-from uploads.core.models import Upload
 from uploads.worker.completion import upload_finish_completion
 
 pytestmark = pytest.mark.django_db
@@ -55,9 +64,24 @@ def test_the_client_cannot_choose_the_key(alice_api):
 def test_it_serves_the_rules_clients_share_once(alice_api):
     rules = alice_api.get("/api/uploads/purposes/").json()
 
-    assert rules["states"] == ["uploading", "completing", "processing", "ready", "failed", "aborted", "expired"]
+    assert rules["states"] == [
+        "uploading",
+        "completing",
+        "processing",
+        "ready",
+        "failed",
+        "aborted",
+        "expired",
+    ]
     assert rules["final_states"] == ["ready", "failed", "aborted", "expired"]
-    assert set(rules["stages"]) == {"uploading", "completing", "verifying", "processing", "ready", "failed"}
+    assert set(rules["stages"]) == {
+        "uploading",
+        "completing",
+        "verifying",
+        "processing",
+        "ready",
+        "failed",
+    }
     assert rules["max_parts"] == 10_000
     assert rules["max_parts_per_signing"] == services.MAX_PARTS_PER_SIGNING
     by_name = {p["name"]: p for p in rules["purposes"]}
@@ -78,16 +102,28 @@ def test_it_lists_the_purposes_limits(alice_api):
     "body, status, words",
     [
         ({"filename": "a.zip", "size": 0, "purpose": "version_file"}, 400, "empty"),
-        ({"filename": "a.zip", "size": -5, "purpose": "version_file"}, 400, "greater than or equal"),
+        (
+            {"filename": "a.zip", "size": -5, "purpose": "version_file"},
+            400,
+            "greater than or equal",
+        ),
         ({"filename": "a.zip", "size": "big", "purpose": "version_file"}, 400, "valid integer"),
-        ({"filename": "a.zip", "size": 10**20, "purpose": "version_file"}, 400, "less than or equal"),
+        (
+            {"filename": "a.zip", "size": 10**20, "purpose": "version_file"},
+            400,
+            "less than or equal",
+        ),
         ({"filename": "a.zip", "size": 10, "purpose": "bogus"}, 400, "Unknown purpose"),
         ({"filename": "a.exe", "size": 10, "purpose": "version_file"}, 400, "not accepted"),
         ({"filename": "shot.svg", "size": 10, "purpose": "screenshot"}, 400, "not accepted"),
         ({"filename": "", "size": 10, "purpose": "version_file"}, 400, "blank"),
         ({"filename": "a.zip", "purpose": "version_file"}, 400, "required"),
         ({"filename": "big.png", "size": 21 * MiB, "purpose": "screenshot"}, 413, "at most"),
-        ({"filename": "x.png", "size": 10, "content_type": "text/html", "purpose": "screenshot"}, 400, "Content type"),
+        (
+            {"filename": "x.png", "size": 10, "content_type": "text/html", "purpose": "screenshot"},
+            400,
+            "Content type",
+        ),
     ],
 )
 def test_it_rejects_bad_input_with_a_clear_error(alice_api, body, status, words):
@@ -110,7 +146,9 @@ def test_it_limits_how_many_uploads_are_open_at_once(alice_api):
         start_upload(alice_api, TWO_PARTS)
         start_upload(alice_api, TWO_PARTS)
         response = alice_api.post(
-            "/api/uploads/", {"filename": "c.zip", "size": 10, "purpose": "version_file"}, format="json"
+            "/api/uploads/",
+            {"filename": "c.zip", "size": 10, "purpose": "version_file"},
+            format="json",
         )
     assert response.status_code == 429
     assert "unfinished uploads" in response.json()["detail"]
@@ -124,7 +162,11 @@ def test_it_throttles_creation_with_retry_after(alice_api, monkeypatch):
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"upload_create": "2/min"})
     cache.clear()
     statuses = [
-        alice_api.post("/api/uploads/", {"filename": "a.zip", "size": 10, "purpose": "version_file"}, format="json")
+        alice_api.post(
+            "/api/uploads/",
+            {"filename": "a.zip", "size": 10, "purpose": "version_file"},
+            format="json",
+        )
         for _ in range(3)
     ]
     cache.clear()
@@ -192,16 +234,24 @@ def test_an_expired_url_is_refused_and_a_fresh_one_works(alice_api):
         ([{"part_number": 1}], "required"),
         ([{"part_number": 1, "checksum_sha256": "not-base64!"}], "base64 of a 32-byte"),
         ([{"part_number": 1, "checksum_sha256": b64_md5(b"x")}], "base64 of a 32-byte"),
-        ([{"part_number": 1, "checksum_sha256": b64_sha256(b"x"), "content_md5": "abc"}], "16-byte"),
+        (
+            [{"part_number": 1, "checksum_sha256": b64_sha256(b"x"), "content_md5": "abc"}],
+            "16-byte",
+        ),
         ([{"part_number": 1, "checksum_sha256": b64_sha256(b"x")}] * 2, "once per call"),
         ([], "empty"),
-        ([{"part_number": n, "checksum_sha256": b64_sha256(b"x")} for n in range(1, 102)], "at most 100"),
+        (
+            [{"part_number": n, "checksum_sha256": b64_sha256(b"x")} for n in range(1, 102)],
+            "at most 100",
+        ),
         ("parts", "list"),
     ],
 )
 def test_it_rejects_bad_signing_requests(alice_api, parts, words):
     upload = start_upload(alice_api, TWO_PARTS)
-    response = alice_api.post(f"/api/uploads/{upload['id']}/parts/", {"parts": parts}, format="json")
+    response = alice_api.post(
+        f"/api/uploads/{upload['id']}/parts/", {"parts": parts}, format="json"
+    )
     assert response.status_code == 400
     assert words in response.content.decode()
 
@@ -228,14 +278,25 @@ def test_complete_names_a_part_whose_content_is_not_what_was_last_signed(alice_a
     other = os.urandom(1234)
     response = alice_api.post(
         f"/api/uploads/{upload['id']}/parts/",
-        {"parts": [{"part_number": 2, "checksum_sha256": b64_sha256(other), "content_md5": b64_md5(other)}]},
+        {
+            "parts": [
+                {
+                    "part_number": 2,
+                    "checksum_sha256": b64_sha256(other),
+                    "content_md5": b64_md5(other),
+                }
+            ]
+        },
         format="json",
     )
     assert response.status_code == 200
     answer = complete(alice_api, upload)
     assert answer.status_code == 409
     assert answer.json()["mismatched_parts"] == [2]
-    held = {p["part_number"]: p for p in alice_api.get(f"/api/uploads/{upload['id']}/").json()["uploaded_parts"]}
+    held = {
+        p["part_number"]: p
+        for p in alice_api.get(f"/api/uploads/{upload['id']}/").json()["uploaded_parts"]
+    }
     assert held[1]["verified"] is True and held[2]["verified"] is False
 
 
@@ -338,7 +399,9 @@ def test_progress_is_reported_and_read_back(alice_api):
 
 def test_progress_rejects_a_negative_count(alice_api):
     upload = start_upload(alice_api, TWO_PARTS)
-    response = alice_api.post(f"/api/uploads/{upload['id']}/progress/", {"bytes_uploaded": -1}, format="json")
+    response = alice_api.post(
+        f"/api/uploads/{upload['id']}/progress/", {"bytes_uploaded": -1}, format="json"
+    )
     assert response.status_code == 400
 
 
@@ -347,7 +410,11 @@ def test_progress_rejects_a_negative_count(alice_api):
 ENDPOINTS = [
     ("get", "/api/uploads/{id}/", None),
     ("delete", "/api/uploads/{id}/", None),
-    ("post", "/api/uploads/{id}/parts/", {"parts": [{"part_number": 1, "checksum_sha256": b64_sha256(b"x")}]}),
+    (
+        "post",
+        "/api/uploads/{id}/parts/",
+        {"parts": [{"part_number": 1, "checksum_sha256": b64_sha256(b"x")}]},
+    ),
     ("get", "/api/uploads/{id}/progress/", None),
     ("post", "/api/uploads/{id}/progress/", {"bytes_uploaded": 1}),
     ("post", "/api/uploads/{id}/complete/", {}),
@@ -362,7 +429,10 @@ def test_a_stranger_gets_404_on_every_endpoint(alice_api, charlie_api, method, p
     assert Upload.objects.get(pk=upload["id"]).state == "uploading"
 
 
-@pytest.mark.parametrize("method, path, body", ENDPOINTS + [("post", "/api/uploads/", {}), ("get", "/api/uploads/", None)])
+@pytest.mark.parametrize(
+    "method, path, body",
+    ENDPOINTS + [("post", "/api/uploads/", {}), ("get", "/api/uploads/", None)],
+)
 def test_anonymous_gets_401_on_every_endpoint(alice_api, anonymous_api, method, path, body):
     upload = start_upload(alice_api, TWO_PARTS)
     response = getattr(anonymous_api, method)(path.format(id=upload["id"]), body, format="json")
@@ -374,7 +444,9 @@ def test_the_owner_succeeds_on_every_endpoint(alice_api, method, path, body):
     upload = start_upload(alice_api, TWO_PARTS)
     response = getattr(alice_api, method)(path.format(id=upload["id"]), body, format="json")
     # Completing before sending parts is the owner's own conflict, not a refusal of access.
-    assert response.status_code in (200, 204) or (path.endswith("complete/") and response.status_code == 409)
+    assert response.status_code in (200, 204) or (
+        path.endswith("complete/") and response.status_code == 409
+    )
 
 
 def test_a_stranger_does_not_see_the_owners_uploads_in_the_list(alice_api, charlie_api):
@@ -421,7 +493,7 @@ def test_part_urls_come_from_the_fast_signer_and_match_botocores(alice_api):
     upload = Upload.objects.get(pk=start_upload(alice_api, TWO_PARTS)["id"])
     assert isinstance(s3.part_signer(), PartUrlSigner)
     body = TWO_PARTS[8 * MiB :]
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     fast = s3.part_signer().sign_upload_part(
         key=upload.key, upload_id=upload.s3_upload_id, part_number=2, content_length=len(body),
         checksum_sha256=b64_sha256(body), content_md5=b64_md5(body), expires_in=60, now=now,
@@ -455,12 +527,23 @@ def test_listing_parts_finds_every_part_across_pages_including_part_10000(alice_
     # SeaweedFS lists part 10,000 between 999 and 1,000 (it sorts by file name); a page that
     # ends on it must not make the next page skip 1,000-9,999. Tiny parts keep this test fast.
     key = f"uploads/version_file/{uuid.uuid4()}/many.bin"
-    upload_id = s3.create_multipart_upload(key=key, content_type="application/octet-stream", filename="many.bin")
+    upload_id = s3.create_multipart_upload(
+        key=key, content_type="application/octet-stream", filename="many.bin"
+    )
     numbers = [*range(1, 10), *range(995, 1005), 9999, 10000]
     for n in numbers:
         body = b"%d" % n
-        signed = s3.sign_part(key=key, upload_id=upload_id, part_number=n, size=len(body), checksum_sha256=b64_sha256(body))
-        assert requests.put(signed.url, data=body, headers=signed.headers, timeout=30).status_code == 200
+        signed = s3.sign_part(
+            key=key,
+            upload_id=upload_id,
+            part_number=n,
+            size=len(body),
+            checksum_sha256=b64_sha256(body),
+        )
+        assert (
+            requests.put(signed.url, data=body, headers=signed.headers, timeout=30).status_code
+            == 200
+        )
     try:
         for page_size in (5, 7, 1000):
             listed = s3.list_parts(key=key, upload_id=upload_id, page_size=page_size)

@@ -12,9 +12,9 @@ from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 
 from tests.fixtures import ROOT
-from uploads.storage import s3
 from uploads.client import ApiError, S7Client
 from uploads.core.models import Upload
+from uploads.storage import s3
 
 MiB = 1024 * 1024
 PART = 8 * MiB  # version_file's planned part size
@@ -71,7 +71,9 @@ def test_it_resumes_an_interrupted_upload_sending_only_the_missing_parts(
             path, purpose="version_file", on_part_sent=stop_after_two
         )
     upload = Upload.objects.get()
-    held_before = {part.part_number for part in s3.list_parts(key=upload.key, upload_id=upload.s3_upload_id)}
+    held_before = {
+        part.part_number for part in s3.list_parts(key=upload.key, upload_id=upload.s3_upload_id)
+    }
     # The sender thread may already have started part 3 when part 2's hook raised: the run
     # stops within a part, so S3 holds parts 1 and 2, perhaps 3, never all five.
     assert {1, 2} <= held_before <= {1, 2, 3}
@@ -136,7 +138,9 @@ def test_it_names_the_problem_when_the_token_is_wrong(live_server, tmp_path):
     path = random_file(tmp_path, 100)
 
     with pytest.raises(ApiError) as error:
-        S7Client(live_server.url, "not-a-token", progress=False).upload(path, purpose="version_file")
+        S7Client(live_server.url, "not-a-token", progress=False).upload(
+            path, purpose="version_file"
+        )
 
     assert error.value.status == 401
     assert "Invalid token" in str(error.value)

@@ -7,8 +7,8 @@ import pytest
 from django import forms
 from django.utils import timezone
 
-from uploads.pages.fields import UploadField, UploadFormMixin
 from uploads.core.models import Upload, UploadState
+from uploads.pages.fields import UploadField, UploadFormMixin
 
 
 class VersionForm(UploadFormMixin, forms.Form):
@@ -69,7 +69,9 @@ def test_it_rejects_an_unknown_id_and_garbage(alice):
     assert VersionForm({"file": str(uuid.uuid4())}, user=alice).errors["file"] == [
         "That upload does not exist or is not yours."
     ]
-    assert VersionForm({"file": "../etc/passwd"}, user=alice).errors["file"] == ["That is not an upload."]
+    assert VersionForm({"file": "../etc/passwd"}, user=alice).errors["file"] == [
+        "That is not an upload."
+    ]
 
 
 @pytest.mark.django_db

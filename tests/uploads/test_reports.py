@@ -34,7 +34,18 @@ VERSION_FILES = [
 ]
 
 
-def make(owner, state, size, upload_seconds, processing_seconds, error, peak, *, purpose="version_file", age=timedelta(hours=3)):
+def make(
+    owner,
+    state,
+    size,
+    upload_seconds,
+    processing_seconds,
+    error,
+    peak,
+    *,
+    purpose="version_file",
+    age=timedelta(hours=3),
+):
     created = timezone.now() - age
     times = {"created_at": created, "expires_at": created + timedelta(days=1)}
     if upload_seconds is not None:
@@ -112,7 +123,9 @@ def test_the_report_of_an_empty_window_says_so_without_dividing_by_zero(alice):
     assert "(none)" in text
 
 
-def test_the_admin_report_page_shows_the_figures_and_is_linked_from_the_upload_list(admin_client, alice):
+def test_the_admin_report_page_shows_the_figures_and_is_linked_from_the_upload_list(
+    admin_client, alice
+):
     for row in VERSION_FILES:
         make(alice, *row)
 
@@ -142,8 +155,15 @@ def test_every_transition_logs_one_json_line(alice_api, alice, caplog):
     assert alice_api.delete(f"/api/uploads/{upload['id']}/").status_code == 204
 
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "uploads.transitions"]
-    assert [(line["from"], line["to"]) for line in lines] == [(None, "uploading"), ("uploading", "aborted")]
+    assert [(line["from"], line["to"]) for line in lines] == [
+        (None, "uploading"),
+        ("uploading", "aborted"),
+    ]
     aborted = lines[1]
     assert aborted["upload"] == upload["id"]
-    assert (aborted["user"], aborted["purpose"], aborted["size"]) == (alice.pk, "version_file", 1004)
+    assert (aborted["user"], aborted["purpose"], aborted["size"]) == (
+        alice.pk,
+        "version_file",
+        1004,
+    )
     assert aborted["duration"] >= 0

@@ -212,7 +212,7 @@ custom_configs = st.builds(
 
 _zones = st.sampled_from(
     [
-        datetime.timezone.utc,
+        datetime.UTC,
         datetime.timezone(datetime.timedelta(hours=-11, minutes=-30)),
         datetime.timezone(datetime.timedelta(hours=14)),
     ]
@@ -229,7 +229,7 @@ moments = st.one_of(
 def naive_utc(moment: datetime.datetime) -> datetime.datetime:
     if moment.tzinfo is None:
         return moment
-    return moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return moment.astimezone(datetime.UTC).replace(tzinfo=None)
 
 
 # --- Tests ---------------------------------------------------------------------------------
@@ -333,11 +333,11 @@ def test_it_knows_every_region_of_the_aws_partition(region, style):
 
 def test_it_signs_with_the_current_time_by_default():
     config = custom("http://127.0.0.1:8333")
-    before = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0, tzinfo=None)
+    before = datetime.datetime.now(datetime.UTC).replace(microsecond=0, tzinfo=None)
 
     url = signer(config).sign_upload_part(**PART, expires_in=900)
 
-    after = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    after = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
     amz_date = parse_qs(urlsplit(url).query)["X-Amz-Date"][0]
     signed_at = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ")
     assert before <= signed_at <= after
@@ -356,7 +356,7 @@ def test_it_renews_the_signing_key_when_the_day_changes():
 
 def test_it_reads_an_aware_time_as_its_utc_instant():
     fast = signer(custom("http://127.0.0.1:8333"))
-    in_auckland = WHEN.replace(tzinfo=datetime.timezone.utc).astimezone(
+    in_auckland = WHEN.replace(tzinfo=datetime.UTC).astimezone(
         datetime.timezone(datetime.timedelta(hours=13))
     )
 

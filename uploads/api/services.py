@@ -157,7 +157,9 @@ def _check_base64_digest(value: str, length: int, name: str, part_number: int) -
 
 def _require_open(upload: Upload) -> None:
     if upload.state != UploadState.UPLOADING:
-        raise WrongState(f"This upload is {upload.state}; parts can no longer be sent.", state=upload.state)
+        raise WrongState(
+            f"This upload is {upload.state}; parts can no longer be sent.", state=upload.state
+        )
     if upload.expires_at <= timezone.now():
         raise WrongState("This upload has expired; start a new one.", state="expired")
 
@@ -226,17 +228,23 @@ def upload_complete(*, upload: Upload, client_etags: dict[int, str] | None = Non
     with the upload as it is, past uploading.
     """
     if upload.state in (UploadState.ABORTED, UploadState.EXPIRED):
-        raise WrongState(f"This upload was {upload.state}; it cannot be completed.", state=upload.state)
+        raise WrongState(
+            f"This upload was {upload.state}; it cannot be completed.", state=upload.state
+        )
     if upload.state != UploadState.UPLOADING:
         return upload  # completing, processing, ready or failed: completion is under way or done
 
     problems = problems_with(upload, held_parts(upload), client_etags or {})
     if problems:
-        raise PartsNotReady(f"This upload cannot be completed yet: {describe(problems)}.", **problems)
+        raise PartsNotReady(
+            f"This upload cannot be completed yet: {describe(problems)}.", **problems
+        )
 
     with transaction.atomic():
         if upload.transition(source=UploadState.UPLOADING, target=UploadState.COMPLETING):
-            progress.write(upload.pk, stage=UploadStage.COMPLETING.value, bytes_uploaded=upload.size)
+            progress.write(
+                upload.pk, stage=UploadStage.COMPLETING.value, bytes_uploaded=upload.size
+            )
             enqueue_processing(upload)
             return upload
     upload.refresh_from_db()
@@ -253,6 +261,8 @@ def upload_abort(*, upload: Upload) -> Upload:
         upload.refresh_from_db()
         if upload.state == UploadState.ABORTED:
             return upload
-        raise WrongState(f"This upload is {upload.state}; it can no longer be cancelled.", state=upload.state)
+        raise WrongState(
+            f"This upload is {upload.state}; it can no longer be cancelled.", state=upload.state
+        )
     upload.abort_multipart_upload()
     return upload

@@ -281,7 +281,8 @@ class UploadCompleteApi(UploadApiView):
         upload = services.upload_complete(upload=upload, client_etags=client_etags)
         final = upload.state in FINAL_STATES
         return Response(
-            UploadOutput(upload).data, status=status.HTTP_200_OK if final else status.HTTP_202_ACCEPTED
+            UploadOutput(upload).data,
+            status=status.HTTP_200_OK if final else status.HTTP_202_ACCEPTED,
         )
 
 
@@ -313,7 +314,9 @@ class PurposesApi(UploadApiView):
         stage_labels = dict(UploadStage.choices)
         return Response(
             {
-                "purposes": [purpose.as_limits(stage_labels) for purpose in purposes.all_purposes()],
+                "purposes": [
+                    purpose.as_limits(stage_labels) for purpose in purposes.all_purposes()
+                ],
                 "states": UploadState.values,
                 "final_states": list(FINAL_STATES),
                 "stages": stage_labels,

@@ -6,11 +6,14 @@ import os
 import sys
 
 from uploads.client.uploader import S7Client, S7ClientError
+
 # --- Command line -------------------------------------------------------------------------
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m uploads.client", description="Upload a file to S7.")
+    parser = argparse.ArgumentParser(
+        prog="python -m uploads.client", description="Upload a file to S7."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("upload", help="upload a file (resuming an interrupted upload of it)")
     up.add_argument("file")
@@ -21,14 +24,18 @@ def main(argv=None) -> int:
     up.add_argument("--filename", help="the name to give the file (default: its own)")
     up.add_argument("--content-type")
     up.add_argument("--no-resume", action="store_true", help="always start a new upload")
-    up.add_argument("--no-wait", action="store_true", help="do not wait for the server's processing")
+    up.add_argument(
+        "--no-wait", action="store_true", help="do not wait for the server's processing"
+    )
     up.add_argument("--quiet", action="store_true", help="no progress bar")
     up.add_argument("--json", action="store_true", help="print the result as JSON")
     args = parser.parse_args(argv)
     if not args.token:
         parser.error("an API token is needed: --token or S7_TOKEN")
 
-    client = S7Client(args.url, args.token, workers=args.workers, progress=False if args.quiet else None)
+    client = S7Client(
+        args.url, args.token, workers=args.workers, progress=False if args.quiet else None
+    )
     try:
         result = client.upload(
             args.file,

@@ -20,7 +20,7 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import requests
 from tqdm import tqdm
@@ -90,7 +90,7 @@ class _Signed:
 
 
 def _parse_time(value: str) -> float:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc).timestamp()
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC).timestamp()
 
 
 class _Plan:
@@ -181,7 +181,12 @@ class S7Client:
             started = time.perf_counter()
             try:
                 response = self._session().request(
-                    method, url, json=json_body, params=params, headers=headers, timeout=self.timeout
+                    method,
+                    url,
+                    json=json_body,
+                    params=params,
+                    headers=headers,
+                    timeout=self.timeout,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self._count_api(time.perf_counter() - started)
@@ -254,11 +259,15 @@ class S7Client:
         path = os.fspath(path)
         size = os.path.getsize(path)
         filename = filename or os.path.basename(path)
-        content_type = content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        content_type = (
+            content_type or mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        )
         self.api_seconds, self.api_requests, self.sign_requests = 0.0, 0, 0
         started = time.perf_counter()
 
-        upload = self.find_open_upload(filename=filename, size=size, purpose=purpose) if resume else None
+        upload = (
+            self.find_open_upload(filename=filename, size=size, purpose=purpose) if resume else None
+        )
         resumed = upload is not None
         if upload is None:
             upload = self.api(
@@ -316,7 +325,7 @@ class S7Client:
             error=final.get("error") or "",
         )
 
-    def _complete(self, transfer: "_Transfer") -> dict:
+    def _complete(self, transfer: _Transfer) -> dict:
         """Ask the server to complete; parts it finds missing or wrong are sent again (once)."""
         path = f"/api/uploads/{transfer.upload_id}/complete/"
         for attempt in range(3):
@@ -342,7 +351,9 @@ class S7Client:
             if self.is_final(record["state"]):
                 return self.api("GET", f"/api/uploads/{upload_id}/")
             if time.monotonic() > deadline:
-                raise TimeoutError(f"upload {upload_id} is still {record['state']} after {timeout} s")
+                raise TimeoutError(
+                    f"upload {upload_id} is still {record['state']} after {timeout} s"
+                )
             time.sleep(delay)
             delay = min(delay * 2, 2.0)
 
@@ -358,7 +369,9 @@ class _Transfer:
     starts sending after the first few parts are hashed.
     """
 
-    def __init__(self, client: S7Client, upload_id: str, path: str, plan: _Plan, held: dict, on_part_sent):
+    def __init__(
+        self, client: S7Client, upload_id: str, path: str, plan: _Plan, held: dict, on_part_sent
+    ):
         self.client = client
         self.upload_id = upload_id
         self.path = path
@@ -431,7 +444,9 @@ class _Transfer:
             with self.changed:
                 for part in answer["parts"]:
                     n = part["part_number"]
-                    self.signed[n] = _Signed(part["url"], part["headers"], expires_at, self.digests[n].sha256)
+                    self.signed[n] = _Signed(
+                        part["url"], part["headers"], expires_at, self.digests[n].sha256
+                    )
 
     def _fresh_url(self, n: int, *, force: bool = False) -> _Signed:
         """The part's URL, re-signed (with every other expiring one, in one call) when needed."""
@@ -561,7 +576,9 @@ class _Transfer:
                     self.queued += len(to_send)
                 futures |= {self.senders.submit(self._put, m) for m in to_send}
         while futures:
-            done, futures = wait(futures, timeout=PROGRESS_REPORT_EVERY, return_when=FIRST_COMPLETED)
+            done, futures = wait(
+                futures, timeout=PROGRESS_REPORT_EVERY, return_when=FIRST_COMPLETED
+            )
             for future in done:
                 future.result()
             self._report_progress()

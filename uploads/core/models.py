@@ -120,7 +120,9 @@ class Upload(models.Model):
         (a redelivered task, a sweep) finds the upload already ended and leaves it alone, so a
         ready upload's file is never deleted by one. Otherwise this instance is refreshed.
         """
-        if not self.transition(source=OPEN_STATES, target=UploadState.FAILED, error=reason, **fields):
+        if not self.transition(
+            source=OPEN_STATES, target=UploadState.FAILED, error=reason, **fields
+        ):
             self.refresh_from_db()
             return False
         progress.set_stage(self.pk, UploadStage.FAILED)

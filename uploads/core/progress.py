@@ -5,7 +5,7 @@ return nothing, so an upload never fails because progress could not be shown.
 """
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.conf import settings
 from django.core.cache import caches
@@ -49,7 +49,7 @@ def write(upload_id, **fields) -> bool:
     try:
         cache = _cache()
         record = cache.get(_key(upload_id)) or {}
-        record.update(fields, updated_at=datetime.now(timezone.utc).isoformat())
+        record.update(fields, updated_at=datetime.now(UTC).isoformat())
         cache.set(_key(upload_id), record, timeout=settings.UPLOADS_PROGRESS_TTL)
         return True
     except Exception:

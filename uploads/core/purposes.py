@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from uploads.core.sniff import Sample
 
-_registry: dict[str, "Purpose"] = {}
+_registry: dict[str, Purpose] = {}
 
 
 class PurposeError(ValueError):
@@ -65,7 +65,9 @@ class Purpose:
         extension = self.extension_of(filename)
         if extension not in self.extensions:
             allowed = ", ".join(sorted(self.extensions))
-            raise PurposeError(f"Files of type “{extension or 'none'}” are not accepted here; allowed: {allowed}.")
+            raise PurposeError(
+                f"Files of type “{extension or 'none'}” are not accepted here; allowed: {allowed}."
+            )
         if self.content_types is not None and content_type not in self.content_types:
             raise PurposeError(f"Content type “{content_type}” is not accepted here.")
 

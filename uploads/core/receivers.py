@@ -5,7 +5,7 @@ import logging
 
 from django.dispatch import receiver
 
-from uploads.core.models import STATE_TIME_FIELD, FINAL_STATES
+from uploads.core.models import FINAL_STATES, STATE_TIME_FIELD
 from uploads.core.signals import upload_state_changed
 
 logger = logging.getLogger("uploads.transitions")

@@ -9,8 +9,8 @@ business in a binary or plain-text file.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 
 HEAD_BYTES = 4096
 TAIL_BYTES = 512
@@ -174,7 +174,9 @@ def by_extension(table: dict[str, tuple[Signature, ...] | None]) -> Sniff:
         found = identify(sample)
         expected = signatures[0].name
         if found:
-            return f"This file is a {found} file, but its name says {expected} (“{sample.extension}”)."
+            return (
+                f"This file is a {found} file, but its name says {expected} (“{sample.extension}”)."
+            )
         return f"This file is not a {expected} file, though its name ends in “{sample.extension}”."
 
     return sniff

@@ -5,9 +5,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 
 from uploads.core import purposes
-from uploads.pages.fields import UploadField, UploadFormMixin
 from uploads.core.models import UploadState
 from uploads.core.selectors import uploads_for_user
+from uploads.pages.fields import UploadField, UploadFormMixin
 
 
 class DemoForm(UploadFormMixin, forms.Form):

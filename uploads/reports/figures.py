@@ -40,7 +40,10 @@ class Seconds(Func):
 
     def as_postgresql(self, compiler, connection, **extra):
         return self.as_sql(
-            compiler, connection, template="EXTRACT(EPOCH FROM (%(expressions)s))::double precision", **extra
+            compiler,
+            connection,
+            template="EXTRACT(EPOCH FROM (%(expressions)s))::double precision",
+            **extra,
         )
 
     def as_sqlite(self, compiler, connection, **extra):

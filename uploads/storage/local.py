@@ -97,7 +97,9 @@ class LocalS3:
         self.wait_until_ready(process)
         return process
 
-    def wait_until_ready(self, process: subprocess.Popen | None = None, timeout: float = 30) -> None:
+    def wait_until_ready(
+        self, process: subprocess.Popen | None = None, timeout: float = 30
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if process is not None and process.poll() is not None:

@@ -261,7 +261,9 @@ def list_multipart_uploads(prefix: str = "") -> list[OpenMultipartUpload]:
     while True:
         response = _call("list_multipart_uploads", **kwargs)
         for item in response.get("Uploads", []):
-            uploads.append(OpenMultipartUpload(item["Key"], item["UploadId"], item.get("Initiated")))
+            uploads.append(
+                OpenMultipartUpload(item["Key"], item["UploadId"], item.get("Initiated"))
+            )
         if not response.get("IsTruncated"):
             return uploads
         kwargs["KeyMarker"] = response.get("NextKeyMarker", "")
@@ -327,7 +329,9 @@ def presigned_get(*, key: str, filename: str, expires_in: int | None = None) -> 
     )
 
 
-def presigned_inline_get(key: str, expires_in: int | None = None, content_type: str = "image/jpeg") -> str:
+def presigned_inline_get(
+    key: str, expires_in: int | None = None, content_type: str = "image/jpeg"
+) -> str:
     """A URL for showing an object in a page (an image rendition), with its type pinned."""
     return client().generate_presigned_url(
         "get_object",

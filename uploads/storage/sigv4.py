@@ -195,7 +195,7 @@ class PartUrlSigner:
                 self._clock = (second, stamp)
             return stamp
         if now.tzinfo is not None:
-            now = now.astimezone(datetime.timezone.utc)
+            now = now.astimezone(datetime.UTC)
         # Naive times are UTC, as botocore's own clock is.
         return now.strftime(_AMZ_DATE)
 

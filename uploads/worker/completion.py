@@ -17,7 +17,14 @@ from uploads.storage import s3
 logger = logging.getLogger("uploads")
 
 # S3's answers that say the parts are not what was signed: retrying cannot help.
-_REFUSALS = ("InvalidPart", "InvalidPartOrder", "BadDigest", "InvalidDigest", "EntityTooSmall", "NoSuchUpload")
+_REFUSALS = (
+    "InvalidPart",
+    "InvalidPartOrder",
+    "BadDigest",
+    "InvalidDigest",
+    "EntityTooSmall",
+    "NoSuchUpload",
+)
 
 
 def upload_finish_completion(*, upload: Upload) -> Upload:

@@ -12,8 +12,8 @@ import re
 import struct
 import warnings
 import zlib
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import BinaryIO, ClassVar
 
 from PIL import ExifTags, Image
@@ -268,7 +268,9 @@ def _reduce(image: Image.Image, size: tuple[int, int], box: Box | None) -> tuple
     reduced = None
     for top in range(0, image.height, step_y):
         for left in range(0, image.width, step_x):
-            tile = image.crop((left, top, min(left + step_x, image.width), min(top + step_y, image.height)))
+            tile = image.crop(
+                (left, top, min(left + step_x, image.width), min(top + step_y, image.height))
+            )
             tile = _resampleable(tile).reduce(factor)
             if reduced is None:
                 reduced_size = (-(-image.width // factor[0]), -(-image.height // factor[1]))

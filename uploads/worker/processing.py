@@ -99,8 +99,10 @@ def sample_of(upload: Upload) -> Sample:
     """The object's first and last bytes, in two ranged reads whatever its size."""
     head = s3.read_range(upload.key, 0, min(HEAD_BYTES, upload.size) - 1)
     tail_start = max(0, upload.size - TAIL_BYTES)
-    tail = head[tail_start:] if upload.size <= HEAD_BYTES else s3.read_range(
-        upload.key, tail_start, upload.size - 1
+    tail = (
+        head[tail_start:]
+        if upload.size <= HEAD_BYTES
+        else s3.read_range(upload.key, tail_start, upload.size - 1)
     )
     extension = posixpath.splitext(upload.filename.lower())[1]
     return Sample(extension=extension, size=upload.size, head=head, tail=tail)

@@ -50,4 +50,9 @@ def write_renditions(upload: Upload, policy: Purpose) -> dict:
             "height": rendition.height,
             "bytes": len(rendition.data),
         }
-    return {"renditions": renditions, "width": made.width, "height": made.height, "format": made.format}
+    return {
+        "renditions": renditions,
+        "width": made.width,
+        "height": made.height,
+        "format": made.format,
+    }

@@ -40,11 +40,25 @@ class CleanupPlan:
     def lines(self) -> list[str]:
         """One line per action, for people."""
         out = []
-        out += [f"expire stale upload {u.pk} ({u.filename}, expired {u.expires_at:%Y-%m-%d %H:%M})" for u in self.stale]
-        out += [f"enqueue upload {u.pk} stuck completing since {u.completing_at:%Y-%m-%d %H:%M}" for u in self.stuck_completing]
-        out += [f"enqueue upload {u.pk} stuck processing since {u.processing_at:%Y-%m-%d %H:%M}" for u in self.stuck_processing]
-        out += [f"abort orphan multipart upload {m.key} ({m.upload_id}, started {m.initiated:%Y-%m-%d %H:%M})" for m in self.orphans]
-        out += [f"abort multipart upload {m.key} of {u.state} upload {u.pk}" for m, u in self.closed]
+        out += [
+            f"expire stale upload {u.pk} ({u.filename}, expired {u.expires_at:%Y-%m-%d %H:%M})"
+            for u in self.stale
+        ]
+        out += [
+            f"enqueue upload {u.pk} stuck completing since {u.completing_at:%Y-%m-%d %H:%M}"
+            for u in self.stuck_completing
+        ]
+        out += [
+            f"enqueue upload {u.pk} stuck processing since {u.processing_at:%Y-%m-%d %H:%M}"
+            for u in self.stuck_processing
+        ]
+        out += [
+            f"abort orphan multipart upload {m.key} ({m.upload_id}, started {m.initiated:%Y-%m-%d %H:%M})"
+            for m in self.orphans
+        ]
+        out += [
+            f"abort multipart upload {m.key} of {u.state} upload {u.pk}" for m, u in self.closed
+        ]
         out += [f"delete object {u.key} of failed upload {u.pk}" for u in self.failed_objects]
         return out  # fmt: skip
 
@@ -178,5 +192,7 @@ def uploads_cleanup_storage(*, now: datetime | None = None) -> dict:
     """The periodic storage sweep: orphans, multipart uploads of closed rows, failed objects."""
     now = now or timezone.now()
     orphans, closed = open_multipart_uploads(now=now)
-    plan = CleanupPlan(now=now, orphans=orphans, closed=closed, failed_objects=failed_objects(now=now))
+    plan = CleanupPlan(
+        now=now, orphans=orphans, closed=closed, failed_objects=failed_objects(now=now)
+    )
     return cleanup_apply(plan)

@@ -152,11 +152,25 @@ class Command(BaseCommand):
         for name, filename in spec.get("files", []):
             text = f"{spec['name']} {name}: demo file for Simplici7y."
             data = _zip(filename, text) if filename.endswith(".zip") else _scenario_file(text)
-            files.append((name, upload_bytes(owner=user, filename=filename, data=data,
-                                             purpose="version_file", content_type="application/octet-stream")))  # fmt: skip
+            upload = upload_bytes(
+                owner=user,
+                filename=filename,
+                data=data,
+                purpose="version_file",
+                content_type="application/octet-stream",
+            )
+            files.append((name, upload))
         shots = [
-            (upload_bytes(owner=user, filename=f"{spec['permalink']}-{n}.png", data=_picture(title, color),
-                          purpose="screenshot", content_type="image/png"), title)  # fmt: skip
+            (
+                upload_bytes(
+                    owner=user,
+                    filename=f"{spec['permalink']}-{n}.png",
+                    data=_picture(title, color),
+                    purpose="screenshot",
+                    content_type="image/png",
+                ),
+                title,
+            )
             for n, (title, color) in enumerate(spec.get("shots", []), start=1)
         ]
         tc = Item.objects.filter(permalink=spec.get("tc", "")).first()
@@ -173,7 +187,9 @@ class Command(BaseCommand):
             tag_names=spec["tags"],
         )
         for name, upload in files:
-            site.version_save(version=Version(item=item, name=name, file=upload, notes=f"Version {name}."))
+            site.version_save(
+                version=Version(item=item, name=name, file=upload, notes=f"Version {name}.")
+            )
         if spec.get("link"):
             site.version_save(version=Version(item=item, name="1.0", link=spec["link"]))
         if shots:

@@ -31,6 +31,7 @@ RENDITIONS = (("thumb", 300, 400), ("content", 920, 1600))
 def make_renditions(source):
     return images.make_renditions(source, RENDITIONS)
 
+
 RED = (255, 0, 0)
 BLUE = (0, 0, 255)
 WHITE = (255, 255, 255)
@@ -53,7 +54,10 @@ def sizes(result: RenditionResult):
 
 
 def assert_close(actual, expected, tolerance=12):
-    assert all(abs(a - e) <= tolerance for a, e in zip(actual, expected)), (actual, expected)
+    assert all(abs(a - e) <= tolerance for a, e in zip(actual, expected, strict=False)), (
+        actual,
+        expected,
+    )
 
 
 def with_orientation(orientation):
@@ -124,7 +128,9 @@ def test_it_makes_a_thumb_and_a_content_jpeg_from_a_jpeg():
 
 def test_it_turns_a_jpeg_by_its_exif_orientation_and_strips_the_metadata():
     stored = stored_with_red_top_left((800, 600))
-    data = encode(stored, "JPEG", exif=with_orientation(6), icc_profile=b"an icc profile", comment=b"hello")
+    data = encode(
+        stored, "JPEG", exif=with_orientation(6), icc_profile=b"an icc profile", comment=b"hello"
+    )
 
     result = make_renditions(data)
 
@@ -199,7 +205,9 @@ def test_it_puts_a_palette_png_with_a_transparent_colour_on_white():
     image.putpalette([0, 0, 0, *RED])
     ImageDraw.Draw(image).rectangle((50, 0, 99, 99), fill=1)
 
-    content = decode(make_renditions(encode(image, "PNG", transparency=0)).rendition("content").data)
+    content = decode(
+        make_renditions(encode(image, "PNG", transparency=0)).rendition("content").data
+    )
 
     assert_close(content.getpixel((10, 50)), WHITE)
     assert_close(content.getpixel((90, 50)), RED)
@@ -415,7 +423,10 @@ def test_it_refuses_a_decompression_bomb_before_decoding_it(data, megapixels):
     error = rejection(data)
 
     assert error.code == "too_large"
-    assert str(error) == f"This image is too large to process ({megapixels}; the limit is 90 megapixels)."
+    assert (
+        str(error)
+        == f"This image is too large to process ({megapixels}; the limit is 90 megapixels)."
+    )
 
 
 def test_it_keeps_its_pixel_limit_when_other_code_lifts_pillows(monkeypatch):
@@ -426,7 +437,7 @@ def test_it_keeps_its_pixel_limit_when_other_code_lifts_pillows(monkeypatch):
 
 def test_it_accepts_an_image_just_under_the_pixel_limit_as_far_as_the_size_check():
     # 9000×10000 is allowed, so what stops this header-only PNG is its missing pixel data.
-    assert 9_000 * 10_000 <= MAX_PIXELS
+    assert MAX_PIXELS >= 9_000 * 10_000
     assert rejection(png_header_claiming(9_000, 10_000)).code == "damaged"
 
 
@@ -482,7 +493,15 @@ def test_sniff_image_format_names_each_allowed_format(format, head):
 
 @pytest.mark.parametrize(
     "head",
-    [b"", b"\xff\xd8", b"RIFF\x24\x00\x00\x00WAVEfmt ", b"GIF88a", b"\x89PNG\r\n", b"8BPS", b"<svg"],
+    [
+        b"",
+        b"\xff\xd8",
+        b"RIFF\x24\x00\x00\x00WAVEfmt ",
+        b"GIF88a",
+        b"\x89PNG\r\n",
+        b"8BPS",
+        b"<svg",
+    ],
 )
 def test_sniff_image_format_names_nothing_else(head):
     assert sniff_image_format(head) is None

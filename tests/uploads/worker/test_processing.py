@@ -11,13 +11,13 @@ from PIL import Image
 from tests.fixtures.uploading import send_all_parts, start_upload, wait_for_state
 from tests.fixtures.worker import (
     BLUE,
-    completed_upload,
     RED,
     camera_jpeg,
+    completed_upload,
+    photo_with_orientation,
     png,
     png_bomb,
     png_html_polyglot,
-    photo_with_orientation,
     truncated_jpeg,
     upload_screenshot,
 )
@@ -37,10 +37,12 @@ def stored(key) -> bytes:
 
 
 def close_to(pixel, color, tolerance=40):
-    return all(abs(a - b) <= tolerance for a, b in zip(pixel, color))
+    return all(abs(a - b) <= tolerance for a, b in zip(pixel, color, strict=False))
 
 
-def test_a_screenshot_becomes_two_exif_rotated_renditions_without_metadata(celery_worker, alice_api):
+def test_a_screenshot_becomes_two_exif_rotated_renditions_without_metadata(
+    celery_worker, alice_api
+):
     data = photo_with_orientation((1600, 1200), orientation=6)
     upload_id = upload_screenshot(alice_api, data, filename="Rubicon 1.jpg")
 
@@ -49,7 +51,11 @@ def test_a_screenshot_becomes_two_exif_rotated_renditions_without_metadata(celer
     assert upload.state == "ready", upload.error
     assert upload.sha256 == hashlib.sha256(data).hexdigest()
     assert hashlib.sha256(stored(upload.key)).hexdigest() == upload.sha256
-    assert (upload.result["width"], upload.result["height"], upload.result["format"]) == (1200, 1600, "JPEG")
+    assert (upload.result["width"], upload.result["height"], upload.result["format"]) == (
+        1200,
+        1600,
+        "JPEG",
+    )
     renditions = upload.result["renditions"]
     folder = upload.key.rsplit("/", 1)[0]
     expected = {"thumb": (300, 400), "content": (920, 1227)}
@@ -76,9 +82,24 @@ def test_a_screenshot_becomes_two_exif_rotated_renditions_without_metadata(celer
         ("truncated JPEG", truncated_jpeg(), "cut.jpg", "damaged or incomplete"),
         ("decompression bomb", png_bomb(), "bomb.png", "too large to process"),
         ("PNG signature before a page", png_html_polyglot(), "poly.png", "damaged or incomplete"),
-        ("a page named .png", b"<!DOCTYPE html><html><script>x()</script></html>", "page.png", "web page"),
-        ("an SVG named .png", b'<svg xmlns="http://www.w3.org/2000/svg"/>', "vector.png", "web page"),
-        ("an EPS named .jpg", b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n", "print.jpg", "not a JPEG"),
+        (
+            "a page named .png",
+            b"<!DOCTYPE html><html><script>x()</script></html>",
+            "page.png",
+            "web page",
+        ),
+        (
+            "an SVG named .png",
+            b'<svg xmlns="http://www.w3.org/2000/svg"/>',
+            "vector.png",
+            "web page",
+        ),
+        (
+            "an EPS named .jpg",
+            b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n",
+            "print.jpg",
+            "not a JPEG",
+        ),
     ],
 )
 def test_a_hostile_image_fails_with_a_reason_and_its_object_is_deleted(
@@ -103,8 +124,12 @@ def test_a_hostile_image_fails_with_a_reason_and_its_object_is_deleted(
         ("a 100×20000 tower", (100, 20000), {"thumb": (2, 400), "content": (8, 1600)}),
     ],
 )
-def test_an_extreme_image_gets_renditions_of_the_right_size(celery_worker, alice_api, name, size, expected):
-    upload_id = upload_screenshot(alice_api, png(size), filename="odd.png", content_type="image/png")
+def test_an_extreme_image_gets_renditions_of_the_right_size(
+    celery_worker, alice_api, name, size, expected
+):
+    upload_id = upload_screenshot(
+        alice_api, png(size), filename="odd.png", content_type="image/png"
+    )
 
     upload = wait_for_state(upload_id, FINAL)
 
@@ -120,7 +145,9 @@ def test_the_worker_survives_every_hostile_image_with_bounded_memory(celery_work
         (truncated_jpeg(), "a.jpg"), (png_bomb(), "b.png"), (png_html_polyglot(), "c.png"),
         (png((1, 1)), "d.png"), (png((20000, 100)), "e.png"),
     ]  # fmt: skip
-    ids = [upload_screenshot(alice_api, data, filename=name, content_type="") for data, name in hostile]
+    ids = [
+        upload_screenshot(alice_api, data, filename=name, content_type="") for data, name in hostile
+    ]
     uploads = [wait_for_state(upload_id, FINAL) for upload_id in ids]
 
     assert [u.state for u in uploads] == ["failed", "failed", "failed", "ready", "ready"]
@@ -132,7 +159,9 @@ def test_the_worker_survives_every_hostile_image_with_bounded_memory(celery_work
     assert not re.search(r"WorkerLostError|exited with 'signal|MemoryError", log)
 
 
-def test_a_24_megapixel_photo_is_processed_within_the_worker_memory_budget(celery_worker, alice_api):
+def test_a_24_megapixel_photo_is_processed_within_the_worker_memory_budget(
+    celery_worker, alice_api
+):
     data = camera_jpeg((6000, 4000))
     upload_id = upload_screenshot(alice_api, data, filename="camera.jpg")
 
@@ -164,7 +193,10 @@ def test_a_version_file_that_is_not_what_its_name_says_fails_and_is_deleted(
 ):
     upload = start_upload(alice_api, data, filename=filename)
     send_all_parts(alice_api, upload, data)
-    assert alice_api.post(f"/api/uploads/{upload['id']}/complete/", {}, format="json").status_code == 202
+    assert (
+        alice_api.post(f"/api/uploads/{upload['id']}/complete/", {}, format="json").status_code
+        == 202
+    )
 
     done = wait_for_state(upload["id"], FINAL)
 
@@ -188,7 +220,10 @@ def test_a_version_file_whose_bytes_fit_its_name_becomes_ready_with_its_sha256(
 ):
     upload = start_upload(alice_api, data, filename=filename)
     send_all_parts(alice_api, upload, data)
-    assert alice_api.post(f"/api/uploads/{upload['id']}/complete/", {}, format="json").status_code == 202
+    assert (
+        alice_api.post(f"/api/uploads/{upload['id']}/complete/", {}, format="json").status_code
+        == 202
+    )
 
     done = wait_for_state(upload["id"], FINAL)
 

@@ -54,7 +54,11 @@ def assert_processed_once(upload_id, first, second):
     assert log_events(first.log_path, "upload_transition", upload_id) == []
     written = log_events(second.log_path, "upload_rendition_written", upload_id)
     assert sorted(line["rendition"] for line in written) == ["content", "thumb"]
-    to_ready = [line for line in log_events(second.log_path, "upload_transition", upload_id) if line["to"] == "ready"]
+    to_ready = [
+        line
+        for line in log_events(second.log_path, "upload_transition", upload_id)
+        if line["to"] == "ready"
+    ]
     assert len(to_ready) == 1
     thumb = upload.result["renditions"]["thumb"]
     body = s3.client().get_object(Bucket=s3.bucket(), Key=thumb["key"])["Body"]

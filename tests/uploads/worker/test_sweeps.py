@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from tests.fixtures.uploading import s3_open_upload_ids, start_upload
 from tests.fixtures.worker import completed_upload
+from uploads.core.models import Upload, UploadState
 from uploads.storage import s3
 from uploads.worker import sweeps
-from uploads.core.models import Upload, UploadState
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,8 +22,12 @@ LATER = timedelta(minutes=16)  # past UPLOADS_ORPHAN_MIN_AGE
 def orphan() -> s3.OpenMultipartUpload:
     """A multipart upload created on S3 with no row: a web process died between the two."""
     key = f"uploads/version_file/{uuid.uuid4()}/orphan.zip"
-    upload_id = s3.create_multipart_upload(key=key, content_type="application/zip", filename="orphan.zip")
-    return next(item for item in s3.list_multipart_uploads(prefix=key) if item.upload_id == upload_id)
+    upload_id = s3.create_multipart_upload(
+        key=key, content_type="application/zip", filename="orphan.zip"
+    )
+    return next(
+        item for item in s3.list_multipart_uploads(prefix=key) if item.upload_id == upload_id
+    )
 
 
 def test_it_aborts_an_orphan_multipart_upload_only_once_it_is_old_enough():
@@ -42,7 +46,9 @@ def test_it_aborts_the_multipart_upload_of_a_row_that_is_no_longer_open(alice_ap
     upload = start_upload(alice_api, b"PK\x03\x04" + bytes(100))
     open_upload = start_upload(alice_api, b"PK\x03\x04" + bytes(200))
     # The abort's S3 call failed when the upload was cancelled: the row is final, S3 still open.
-    Upload.objects.filter(pk=upload["id"]).update(state=UploadState.ABORTED, aborted_at=timezone.now())
+    Upload.objects.filter(pk=upload["id"]).update(
+        state=UploadState.ABORTED, aborted_at=timezone.now()
+    )
     row = Upload.objects.get(pk=upload["id"])
 
     sweeps.uploads_cleanup_storage()
@@ -53,7 +59,9 @@ def test_it_aborts_the_multipart_upload_of_a_row_that_is_no_longer_open(alice_ap
 
 
 def test_it_deletes_the_object_of_a_failed_upload(alice):
-    upload = completed_upload(alice, b"PK\x03\x04" + bytes(100), filename="map.zip", purpose="version_file")
+    upload = completed_upload(
+        alice, b"PK\x03\x04" + bytes(100), filename="map.zip", purpose="version_file"
+    )
     # The delete that failing should have done did not reach S3.
     Upload.objects.filter(pk=upload.pk).update(
         state=UploadState.FAILED, failed_at=timezone.now(), error="Not a ZIP file."

@@ -63,7 +63,11 @@ class Command(BaseCommand):
         )
         try:
             part = s3.sign_part(
-                key=key, upload_id=upload_id, part_number=1, size=len(body), checksum_sha256=checksum
+                key=key,
+                upload_id=upload_id,
+                part_number=1,
+                size=len(body),
+                checksum_sha256=checksum,
             )
             response = requests.put(part.url, data=body, headers=part.headers, timeout=10)
             if response.status_code != 200:

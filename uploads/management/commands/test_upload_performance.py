@@ -64,7 +64,9 @@ class Command(BaseCommand):
     help = "Upload a random file of --file-size MB through the live API and print timings."
 
     def add_arguments(self, parser):
-        parser.add_argument("--file-size", type=float, required=True, help="size in MB (10^6 bytes)")
+        parser.add_argument(
+            "--file-size", type=float, required=True, help="size in MB (10^6 bytes)"
+        )
         parser.add_argument("--username", required=True, help="the user who uploads")
         parser.add_argument("--url", default="http://127.0.0.1:8000", help="the S7 server")
         parser.add_argument("--runs", type=int, default=1)
@@ -87,9 +89,7 @@ class Command(BaseCommand):
         url = options["url"].rstrip("/")
         self._check_server(url, token)
 
-        client = S7Client(
-            url, token, workers=options["workers"], progress=False
-        )
+        client = S7Client(url, token, workers=options["workers"], progress=False)
         with tempfile.TemporaryDirectory(prefix="s7-perf-") as folder:
             path = os.path.join(folder, f"performance-test-{options['file_size']:g}MB.bin")
             self._write_random_file(path, size)
@@ -102,7 +102,9 @@ class Command(BaseCommand):
     def _check_server(self, url, token):
         try:
             response = requests.get(
-                f"{url}/api/uploads/purposes/", headers={"Authorization": f"Token {token}"}, timeout=10
+                f"{url}/api/uploads/purposes/",
+                headers={"Authorization": f"Token {token}"},
+                timeout=10,
             )
         except requests.RequestException as exc:
             raise CommandError(
@@ -151,7 +153,11 @@ class Command(BaseCommand):
                 ]
             )
         )
-        return {"state": result.state, "upload": result.upload_seconds, "ready": result.ready_seconds}
+        return {
+            "state": result.state,
+            "upload": result.upload_seconds,
+            "ready": result.ready_seconds,
+        }
 
     def _summarise(self, runs, timeout):
         done = [run for run in runs if run["state"] == "ready"]

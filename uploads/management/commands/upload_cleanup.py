@@ -29,4 +29,6 @@ class Command(BaseCommand):
         if dry_run:
             return
         done = cleanup_apply(plan)
-        self.stdout.write(", ".join(f"{name.replace('_', ' ')}: {count}" for name, count in done.items()))
+        self.stdout.write(
+            ", ".join(f"{name.replace('_', ' ')}: {count}" for name, count in done.items())
+        )
