@@ -201,3 +201,23 @@ class Download(models.Model):
 
     def __str__(self):
         return f"{self.version} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class DownloadDay(models.Model):
+    """Downloads per version per day (UTC): what windows ("this week") and charts read, so that
+    no page scans the download rows. Kept by ``services.download_record`` as each download is
+    counted, and rebuilt from the rows by ``services.download_days_rebuild``."""
+
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="download_days")
+    version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="download_days")
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["version", "day"], name="one_count_per_version_per_day")
+        ]
+        indexes = [models.Index(fields=["item", "day"]), models.Index(fields=["day"])]
+
+    def __str__(self):
+        return f"{self.version} on {self.day}: {self.count}"

@@ -7,13 +7,26 @@ incremented with F() in the same transaction as the Download row.
 
 from __future__ import annotations
 
+from datetime import UTC, timedelta
+
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, F, Max, OuterRef, Subquery, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 from django.utils.text import slugify
 
-from items.models import RESERVED_PERMALINKS, Download, Item, Review, Screenshot, Tag, User, Version
+from items.models import (
+    RESERVED_PERMALINKS,
+    Download,
+    DownloadDay,
+    Item,
+    Review,
+    Screenshot,
+    Tag,
+    User,
+    Version,
+)
 
 
 class NotAllowed(Exception):
@@ -244,9 +257,58 @@ def review_delete(*, review: Review) -> None:
 
 @transaction.atomic
 def download_record(*, version: Version, user=None) -> Download:
-    """Count one download: the version's and the item's counters, and a Download row."""
+    """Count one download: the version's and the item's counters, the day's count, and a
+    Download row."""
     Version.objects.filter(pk=version.pk).update(downloads_count=F("downloads_count") + 1)
     Item.objects.filter(pk=version.item_id).update(downloads_count=F("downloads_count") + 1)
-    return Download.objects.create(
+    download = Download.objects.create(
         version=version, user=user if user is not None and user.is_authenticated else None
     )
+    _count_download_day(version, download.created_at.astimezone(UTC).date())
+    return download
+
+
+def _count_download_day(version: Version, day) -> None:
+    days = DownloadDay.objects.filter(version=version, day=day)
+    if days.update(count=F("count") + 1):
+        return
+    try:
+        with transaction.atomic():
+            DownloadDay.objects.create(item_id=version.item_id, version=version, day=day, count=1)
+    except IntegrityError:  # another request created the day's row meanwhile
+        days.update(count=F("count") + 1)
+
+
+def download_days_rebuild() -> int:
+    """Recount every day from the download rows (after an import); returns the days written."""
+    rows = (
+        Download.objects.annotate(day=TruncDate("created_at", tzinfo=UTC))
+        .values("version_id", "version__item_id", "day")
+        .annotate(count=Count("id"))
+        .order_by()
+    )
+    with transaction.atomic():
+        DownloadDay.objects.all().delete()
+        made = DownloadDay.objects.bulk_create(
+            (
+                DownloadDay(
+                    item_id=row["version__item_id"],
+                    version_id=row["version_id"],
+                    day=row["day"],
+                    count=row["count"],
+                )
+                for row in rows.iterator(chunk_size=10_000)
+            ),
+            batch_size=10_000,
+        )
+    return len(made)
+
+
+def downloads_in_window(*, item: Item, days: int, today=None) -> int:
+    """The item's downloads over the last ``days`` days (UTC), today included."""
+    today = today or timezone.now().astimezone(UTC).date()
+    since = today - timedelta(days=days - 1)
+    total = DownloadDay.objects.filter(item=item, day__gte=since, day__lte=today).aggregate(
+        total=Sum("count")
+    )["total"]
+    return total or 0

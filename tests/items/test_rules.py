@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 
+from items import services
 from items.models import Item, Review, Screenshot, Version
 from tests.fixtures.site import make_item, ready_upload
 from uploads.api import services as engine
@@ -301,3 +302,47 @@ def test_the_new_item_form_starts_with_empty_tags_and_the_edit_form_shows_names(
     edit_page = client.get(f"/items/{item.permalink}/edit").content.decode()
     tag_names = ", ".join(tag.name for tag in item.tags.all())
     assert f'name="tags" value="{tag_names}"' in edit_page
+
+
+def test_download_windows_count_whole_utc_days_up_to_today(alice):
+    from datetime import UTC, date, datetime
+
+    from items.models import Download, DownloadDay
+
+    item = make_item(alice, "Windowed")
+    version = item.versions.first()
+    today = date(2026, 11, 27)
+    moments = {
+        "today, first second": datetime(2026, 11, 27, 0, 0, 0),
+        "yesterday, last second": datetime(2026, 11, 26, 23, 59, 59),
+        "six days ago": datetime(2026, 11, 21, 12, 0),
+        "seven days ago": datetime(2026, 11, 20, 12, 0),
+        "29 days ago": datetime(2026, 10, 29, 0, 0),
+        "30 days ago": datetime(2026, 10, 28, 23, 59, 59),
+    }
+    for moment in moments.values():
+        download = services.download_record(version=version)
+        Download.objects.filter(pk=download.pk).update(created_at=moment.replace(tzinfo=UTC))
+    # The rows' times were moved after counting: the days are rebuilt from the rows.
+    services.download_days_rebuild()
+
+    def window(days):
+        return services.downloads_in_window(item=item, days=days, today=today)
+
+    assert window(1) == 1
+    assert window(7) == 3
+    assert window(30) == 5
+    assert window(31) == 6
+    assert sum(DownloadDay.objects.values_list("count", flat=True)) == 6
+
+
+def test_each_download_is_counted_on_its_day_as_it_happens(alice):
+    from items.models import DownloadDay
+
+    item = make_item(alice, "Counted")
+    version = item.versions.first()
+    for _ in range(3):
+        services.download_record(version=version)
+
+    assert services.downloads_in_window(item=item, days=1) == 3
+    assert list(DownloadDay.objects.values_list("count", flat=True)) == [3]
