@@ -15,4 +15,4 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "s7.settings")
 
 app = Celery("s7")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.autodiscover_tasks(["uploads.worker"])
+app.autodiscover_tasks(["uploads.worker", "items"])

@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.text import slugify
 
+from items import announcements
 from items.models import (
     RESERVED_PERMALINKS,
     Download,
@@ -192,8 +193,11 @@ def item_delete(*, item: Item) -> None:
 
 @transaction.atomic
 def version_save(*, version: Version) -> Version:
+    is_new = version.pk is None
     version.save()
     item_recount(version.item_id)
+    if is_new:
+        announcements.schedule("version", version.pk)
     return version
 
 
@@ -241,6 +245,7 @@ def review_create(*, version: Version, user, title: str, body: str, rating: int)
     )
     item_recount(version.item_id)
     user_recount(user.pk)
+    announcements.schedule("review", review.pk)
     return review
 
 

@@ -271,6 +271,14 @@ ITEMS_PER_PAGE = envint("ITEMS_PER_PAGE", 20)
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Simplici7y <noreply@simplici7y.com>")
 
+# Announcements: the worker posts each new version's and review's URL to Discord channels
+# (and publishes it where the channel is an announcement channel). Off unless the token is set.
+DISCORD_BOT_TOKEN = env("DISCORD_BOT_TOKEN")
+DISCORD_UPLOADS_CHANNEL_ID = env("DISCORD_UPLOADS_CHANNEL_ID")
+DISCORD_REVIEWS_CHANNEL_ID = env("DISCORD_REVIEWS_CHANNEL_ID")
+DISCORD_API_URL = env("DISCORD_API_URL", "https://discord.com/api/v10")
+DISCORD_RETRY_BACKOFF = envint("DISCORD_RETRY_BACKOFF", 30)  # seconds, doubled per retry
+
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 

@@ -16,6 +16,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from tests.fixtures import ROOT
+from tests.fixtures.discord import StandInDiscord
 from uploads.core.dispatch import PROCESS_UPLOAD
 from uploads.storage.local import LocalS3, free_port
 
@@ -60,7 +61,15 @@ def drop_stray_database_sessions(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture(scope="session")
-def celery_worker(local_s3, django_db_setup, django_db_blocker):
+def discord():
+    """The stand-in for Discord's API that the session's worker announces to."""
+    stand_in = StandInDiscord()
+    yield stand_in
+    stand_in.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(local_s3, discord, django_db_setup, django_db_blocker):
     """A real Celery worker process on this run's queue, against the test database (the real
     app with the tests' stall hook, see tests/fixtures/worker_app.py)."""
     from django.db import connection
@@ -77,6 +86,7 @@ def celery_worker(local_s3, django_db_setup, django_db_blocker):
         "AWS_S3_ENDPOINT_URL": settings.AWS_S3_ENDPOINT_URL,
         "AWS_STORAGE_BUCKET_NAME": settings.AWS_STORAGE_BUCKET_NAME,
         "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        **discord.env(),
     }
     command = [
         sys.executable, "-m", "celery", "-A", "tests.fixtures.worker_app", "worker",
