@@ -8,7 +8,12 @@ import re
 import pytest
 from PIL import Image
 
-from tests.fixtures.uploading import send_all_parts, start_upload, wait_for_state
+from tests.fixtures.uploading import (
+    send_all_parts,
+    start_upload,
+    wait_for_state,
+    wait_until_deleted,
+)
 from tests.fixtures.worker import (
     BLUE,
     RED,
@@ -111,7 +116,7 @@ def test_a_hostile_image_fails_with_a_reason_and_its_object_is_deleted(
 
     assert upload.state == "failed", name
     assert expected in upload.error, (name, upload.error)
-    assert s3.head_object(upload.key) is None
+    wait_until_deleted(upload.key)
     assert "renditions" not in upload.result
     assert celery_worker.poll() is None
 
@@ -202,7 +207,7 @@ def test_a_version_file_that_is_not_what_its_name_says_fails_and_is_deleted(
 
     assert done.state == "failed"
     assert expected in done.error
-    assert s3.head_object(done.key) is None
+    wait_until_deleted(done.key)
 
 
 @pytest.mark.parametrize(
