@@ -4,7 +4,7 @@ from django.contrib.auth.forms import UserCreationForm
 from django.utils.crypto import constant_time_compare
 from django.utils.text import slugify
 
-from items.models import RESERVED_PERMALINKS, Item, Review, User, Version
+from items.models import RESERVED_PERMALINKS, Item, Review, Screenshot, User, Version
 from items.services import parse_tag_names
 from uploads.pages.fields import UploadField, UploadFormMixin
 
@@ -172,3 +172,37 @@ class ReviewForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["version"].queryset = item.versions.all()
         self.fields["version"].empty_label = None
+
+
+class ReviewEditForm(forms.ModelForm):
+    """The author's own review: what they said and the stars, not which version it is of."""
+
+    rating = ReviewForm.base_fields["rating"]
+
+    class Meta:
+        model = Review
+        fields = ["rating", "title", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 6})}
+
+
+class ScreenshotEditForm(UploadFormMixin, forms.ModelForm):
+    image = UploadField(
+        purpose="screenshot",
+        required=False,
+        label="Replace the image",
+        help_text="Leave empty to keep the current image.",
+    )
+
+    class Meta:
+        model = Screenshot
+        fields = ["title", "order"]
+        labels = {"order": "Position"}
+
+    def clean_image(self):
+        upload = self.cleaned_data.get("image")
+        if (
+            upload
+            and Screenshot.objects.filter(upload=upload).exclude(pk=self.instance.pk).exists()
+        ):
+            raise forms.ValidationError("That image is already a screenshot.")
+        return upload
