@@ -387,12 +387,8 @@ def screenshots(request, permalink):
     if request.method == "POST":
         add_form = ScreenshotsForm(request.POST, user=request.user)
         if add_form.is_valid():
-            made = services.screenshots_add(
-                item=item, uploads_and_titles=add_form.uploads_and_titles()
-            )
-            messages.success(
-                request, f"{len(made)} screenshot{'s' if len(made) != 1 else ''} added."
-            )
+            # No message: the drop zone posts once per image, and the list below shows them.
+            services.screenshots_add(item=item, uploads_and_titles=add_form.uploads_and_titles())
             return redirect("screenshot_new", permalink=item.permalink)
     return render(
         request,

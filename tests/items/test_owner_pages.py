@@ -196,3 +196,36 @@ def test_the_about_page_and_the_footer_tell_the_site_s_history(db):
     about = Client().get("/about/").content.decode()
     assert "7-polygon mapping challenge" in about and "2007" in about
     assert "since 2007" in about and "since 2005" not in about
+
+
+def test_screenshots_are_added_in_the_order_given_after_the_others(item, alice):
+    owner = client_for(alice)
+    uploads = [ready_upload(alice, filename=f"{n}.png", purpose="screenshot") for n in range(4)]
+    url = f"/items/{item.permalink}/screenshots/new"
+    assert owner.post(url, {"uploads": str(uploads[2].pk)}).status_code == 302
+    assert owner.post(url, {"uploads": f"{uploads[0].pk}, {uploads[3].pk}"}).status_code == 302
+    assert owner.post(url, {"uploads": str(uploads[1].pk)}).status_code == 302
+    shots = list(item.screenshots.all())
+    assert [shot.upload_id for shot in shots] == [uploads[n].pk for n in (2, 0, 3, 1)]
+    assert [shot.order for shot in shots] == [0, 1, 2, 3]
+
+
+def test_adding_screenshots_refuses_nothing_twice_and_nobody_else_s(item, alice, bob):
+    url = f"/items/{item.permalink}/screenshots/new"
+    mine = ready_upload(alice, filename="a.png", purpose="screenshot")
+    bobs = ready_upload(bob, filename="b.png", purpose="screenshot")
+    owner = client_for(alice)
+    for uploads in ("", f"{mine.pk},{mine.pk}", f"{mine.pk},{bobs.pk}", "nonsense"):
+        response = owner.post(url, {"uploads": uploads})
+        assert response.status_code == 200, uploads
+        assert response.context["form"].errors["uploads"], uploads
+    assert owner.post(url, {"uploads": str(mine.pk)}).status_code == 302
+    response = owner.post(url, {"uploads": str(mine.pk)})
+    assert "already a screenshot" in str(response.context["form"].errors["uploads"])
+    assert item.screenshots.count() == 1
+
+
+def test_the_screenshots_page_has_one_drop_zone_for_many_files(item, alice):
+    page = client_for(alice).get(f"/items/{item.permalink}/screenshots/new").content.decode()
+    assert page.count("data-s7-upload") == 1
+    assert "data-multiple" in page
