@@ -226,3 +226,9 @@ def test_the_item_page_shows_today_this_week_and_this_month(alice):
     assert response.context["windows"] == {"day": 2, "week": 2, "month": 6}
     page = response.content.decode()
     assert "2 today" in page and "2 this week" in page and "6 this month" in page
+
+
+def test_the_items_feed_lists_published_items_newest_version_first(catalogue):
+    feed = Client().get("/items.rss").content.decode()
+    titles = [part.split("</title>")[0] for part in feed.split("<item><title>")[1:]]
+    assert titles == ["Delta", "Charlie", "Bravo", "Alpha", "Eternal"]
