@@ -6,6 +6,7 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import F, Q
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -226,8 +227,12 @@ def tag_detail(request, name):
 
 
 def user_list(request):
-    users = User.objects.filter(is_active=True, items_count__gt=0).order_by(
-        "-items_count", "username"
+    # As on the live site: everyone who has published or reviewed, most contributions first.
+    users = (
+        User.objects.filter(is_active=True)
+        .filter(Q(items_count__gt=0) | Q(reviews_count__gt=0))
+        .annotate(contributions=F("items_count") + F("reviews_count"))
+        .order_by("-contributions", "username")
     )
     return render(request, "items/user_list.html", {"page": _page(request, users, 50)})
 

@@ -229,3 +229,8 @@ def test_the_screenshots_page_has_one_drop_zone_for_many_files(item, alice):
     page = client_for(alice).get(f"/items/{item.permalink}/screenshots/new").content.decode()
     assert page.count("data-s7-upload") == 1
     assert "data-multiple" in page
+
+
+def test_people_who_publish_or_review_are_listed_most_contributions_first(bobs_review, charlie):
+    response = Client().get("/users/")
+    assert [person.username for person in response.context["page"]] == ["alice", "bob"]
