@@ -84,7 +84,8 @@ def items_list(
         items = items.filter(tc=tc)
     if owner is not None:
         items = items.filter(owner=owner)
-    search = " ".join(search.split())[:200]
+    # Postgres refuses NUL in any text, so it cannot be part of a search.
+    search = " ".join(search.replace("\x00", " ").split())[:200]
     if search:
         return search_items(items, search)
     order = order if order in ORDERS else "new"

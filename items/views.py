@@ -9,7 +9,7 @@ from django.core.paginator import Paginator
 from django.db.models import F, Q
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -127,10 +127,13 @@ def search_moved(request):
     if request.GET.get("page"):
         query["page"] = request.GET["page"]
     target = reverse("home")
-    if request.GET.get("tag"):
-        target = reverse("tag", args=[request.GET["tag"]])
-    elif request.GET.get("tc"):
-        target = reverse("scenario", args=[request.GET["tc"]])
+    try:
+        if request.GET.get("tag"):
+            target = reverse("tag", args=[request.GET["tag"]])
+        elif request.GET.get("tc"):
+            target = reverse("scenario", args=[request.GET["tc"]])
+    except NoReverseMatch:
+        raise Http404("No such tag or scenario.") from None
     return redirect(target + ("?" + query.urlencode() if query else ""), permanent=True)
 
 
@@ -214,8 +217,15 @@ def tag_list(request):
     return render(request, "items/tag_list.html", {"tags": tags})
 
 
+def _no_nul(text: str) -> str:
+    """Postgres refuses NUL in text: a path holding one names nothing here."""
+    if "\x00" in text:
+        raise Http404("No such page.")
+    return text
+
+
 def tag_detail(request, name):
-    tag = Tag.objects.filter(permalink=name).first()
+    tag = Tag.objects.filter(permalink=_no_nul(name)).first()
     if tag is None:
         # Old links name the tag itself ("/tags/Net Map/"); send them to its permalink.
         tag = get_object_or_404(Tag, name__iexact=name)
@@ -238,7 +248,7 @@ def user_list(request):
 
 
 def user_detail(request, username):
-    person = get_object_or_404(User, username=username, is_active=True)
+    person = get_object_or_404(User, username=_no_nul(username), is_active=True)
     own_page = request.user.is_authenticated and request.user.pk == person.pk
     reviews = selectors.reviews_list().filter(user=person)[:50]
     return render(

@@ -146,6 +146,13 @@ def test_search_ignores_accents_on_both_sides(alice):
     assert names(Client().get("/?search=café")) == ["Cafe Run"]
 
 
+def test_a_nul_in_a_search_or_a_name_is_no_error(alice):
+    make_item(alice, "Lava Pit")
+    assert names(Client().get("/?search=lava%00pit")) == ["Lava Pit"]
+    assert Client().get("/tags/%00/").status_code == 404
+    assert Client().get("/users/a%00/").status_code == 404
+
+
 def test_search_stems_words_and_finds_nothing_for_nonsense(alice):
     make_item(alice, "Maps of Lh'owon", body="Several netmaps.")
     assert names(Client().get("/?search=map")) == ["Maps of Lh'owon"]
@@ -187,6 +194,8 @@ def test_s7_s_first_search_page_moves_to_the_live_parameters(catalogue):
     assert Client().get("/search/?q=lava&sort=rating")["Location"] == "/?search=lava&order=best"
     assert Client().get("/search/?tag=map&sort=downloads")["Location"] == "/tags/map/?order=popular"
     assert Client().get("/search/?tc=eternal")["Location"] == "/scenarios/eternal/"
+    assert Client().get("/search/?tc=not a slug").status_code == 404
+    assert Client().get("/search/?tag=a/b").status_code == 404
 
 
 # --- Download windows ----------------------------------------------------------------------
