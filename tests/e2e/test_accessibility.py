@@ -74,6 +74,13 @@ def pages():
     return {None: anyone, DEMO_USERNAME: owner, REVIEWER_USERNAME: reviewer}
 
 
+FORMS_WITH_ERRORS = {
+    None: "/signup/",
+    DEMO_USERNAME: "/items/new",
+    REVIEWER_USERNAME: "/items/pfhor-arena/reviews/new",
+}
+
+
 def test_no_page_has_a_wcag_2_1_aa_violation(demo_site):
     axe_script()
     found = {}
@@ -95,10 +102,21 @@ def test_no_page_has_a_wcag_2_1_aa_violation(demo_site):
                     problems = violations(page)
                     if problems:
                         found[f"{who or 'visitor'} {path}"] = problems
+                # Forms sent back with their errors shown.
+                form_page = FORMS_WITH_ERRORS[who]
+                page.goto(demo_site.url + form_page)
+                # Past the browser's own checks, so the server's error messages show.
+                page.evaluate("document.querySelectorAll('form').forEach(f => f.noValidate = true)")
+                page.locator("main form button[type=submit]").last.click()
+                page.wait_for_selector(".has-error, .form-errors")
+                visited += 1
+                problems = violations(page)
+                if problems:
+                    found[f"{who or 'visitor'} {form_page} (with errors)"] = problems
                 context.close()
         finally:
             browser.close()
-    assert visited == sum(len(paths) for paths in pages().values())
+    assert visited == sum(len(paths) + 1 for paths in pages().values())
     # One line per distinct problem, with the pages it is on: the same header is on every page.
     by_problem = {}
     for where, problems in found.items():
