@@ -2,7 +2,7 @@ from django.contrib.syndication.views import Feed
 
 from items.markup import render_markdown
 from items.models import Item, Review
-from items.selectors import SORTS
+from items.selectors import NEWEST_VERSION_FIRST
 
 
 class ItemsFeed(Feed):
@@ -11,7 +11,8 @@ class ItemsFeed(Feed):
     description = "Maps, scenarios, plugins and physics for Aleph One, newest first."
 
     def items(self):
-        return Item.objects.select_related("owner").order_by(*SORTS["new"])[:30]
+        published = Item.objects.filter(version_created_at__isnull=False)
+        return published.select_related("owner").order_by(*NEWEST_VERSION_FIRST)[:30]
 
     def item_title(self, item):
         return item.name

@@ -4,11 +4,9 @@ from django.contrib.auth.forms import UserCreationForm
 from django.utils.crypto import constant_time_compare
 from django.utils.text import slugify
 
-from items.models import RESERVED_PERMALINKS, Item, Review, User, Version
+from items.models import RESERVED_PERMALINKS, Item, Review, Screenshot, User, Version
 from items.services import parse_tag_names
 from uploads.pages.fields import UploadField, UploadFormMixin
-
-SCREENSHOT_SLOTS = 4
 
 
 class SignupForm(UserCreationForm):
@@ -119,42 +117,28 @@ class VersionForm(UploadFormMixin, forms.ModelForm):
 
 
 class ScreenshotsForm(UploadFormMixin, forms.Form):
-    """Several screenshots at once: one uploader and title per slot; empty slots are skipped."""
+    """Screenshots in the order they are given. The page's one drop zone takes many images and
+    sends each on its own as soon as it is ready, in drop order; several ids separated by commas
+    are taken at once too."""
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        user = kwargs.get("user")
-        for n in range(1, SCREENSHOT_SLOTS + 1):
-            field = UploadField(purpose="screenshot", required=False, label=f"Screenshot {n}")
-            field.user = user
-            self.fields[f"upload_{n}"] = field
-            self.fields[f"title_{n}"] = forms.CharField(
-                required=False, max_length=120, label=f"Title {n}"
-            )
+    uploads = UploadField(
+        purpose="screenshot",
+        multiple=True,
+        required=False,
+        label="Screenshots",
+        help_text="Drop as many images as you like; each is added as soon as it is ready.",
+    )
 
-    def slots(self):
-        return [(self[f"upload_{n}"], self[f"title_{n}"]) for n in range(1, SCREENSHOT_SLOTS + 1)]
-
-    def clean(self):
-        cleaned = super().clean()
-        chosen = [cleaned.get(f"upload_{n}") for n in range(1, SCREENSHOT_SLOTS + 1)]
-        chosen = [upload for upload in chosen if upload]
-        if not chosen and not self.errors:
+    def clean_uploads(self):
+        uploads = self.cleaned_data["uploads"]
+        if not uploads:
             raise forms.ValidationError("Choose at least one image.")
-        if len({upload.pk for upload in chosen}) != len(chosen):
-            raise forms.ValidationError("The same image is chosen twice.")
-        from items.models import Screenshot
-
-        if Screenshot.objects.filter(upload__in=chosen).exists():
+        if Screenshot.objects.filter(upload__in=uploads).exists():
             raise forms.ValidationError("One of these images is already a screenshot.")
-        return cleaned
+        return uploads
 
     def uploads_and_titles(self):
-        return [
-            (self.cleaned_data[f"upload_{n}"], self.cleaned_data.get(f"title_{n}", ""))
-            for n in range(1, SCREENSHOT_SLOTS + 1)
-            if self.cleaned_data.get(f"upload_{n}")
-        ]
+        return [(upload, "") for upload in self.cleaned_data["uploads"]]
 
 
 class ReviewForm(forms.ModelForm):
@@ -172,3 +156,37 @@ class ReviewForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["version"].queryset = item.versions.all()
         self.fields["version"].empty_label = None
+
+
+class ReviewEditForm(forms.ModelForm):
+    """The author's own review: what they said and the stars, not which version it is of."""
+
+    rating = ReviewForm.base_fields["rating"]
+
+    class Meta:
+        model = Review
+        fields = ["rating", "title", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 6})}
+
+
+class ScreenshotEditForm(UploadFormMixin, forms.ModelForm):
+    image = UploadField(
+        purpose="screenshot",
+        required=False,
+        label="Replace the image",
+        help_text="Leave empty to keep the current image.",
+    )
+
+    class Meta:
+        model = Screenshot
+        fields = ["title", "order"]
+        labels = {"order": "Position"}
+
+    def clean_image(self):
+        upload = self.cleaned_data.get("image")
+        if (
+            upload
+            and Screenshot.objects.filter(upload=upload).exclude(pk=self.instance.pk).exists()
+        ):
+            raise forms.ValidationError("That image is already a screenshot.")
+        return upload

@@ -153,7 +153,10 @@ class Review(models.Model):
         return self.title
 
     def get_absolute_url(self):
-        return f"{self.version.item.get_absolute_url()}#review-{self.pk}"
+        return reverse("review", args=[self.version.item.permalink, self.pk])
+
+    def editable_by(self, user) -> bool:
+        return user.is_authenticated and (user.pk == self.user_id or user.is_staff)
 
 
 class Screenshot(models.Model):

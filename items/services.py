@@ -231,6 +231,20 @@ def screenshots_arrange(
     item_recount(item.pk)
 
 
+@transaction.atomic
+def screenshot_update(*, screenshot: Screenshot, title: str, order: int, upload=None) -> Screenshot:
+    """Retitle and move one screenshot, and put ``upload`` in place of its image if given.
+
+    The replaced upload stays in the engine, as a deleted screenshot's does.
+    """
+    screenshot.title = title
+    screenshot.order = order
+    if upload is not None:
+        screenshot.upload = upload
+    screenshot.save(update_fields=["title", "order", "upload"])
+    return screenshot
+
+
 # --- Reviews -------------------------------------------------------------------------------
 
 
@@ -246,6 +260,14 @@ def review_create(*, version: Version, user, title: str, body: str, rating: int)
     item_recount(version.item_id)
     user_recount(user.pk)
     announcements.schedule("review", review.pk)
+    return review
+
+
+@transaction.atomic
+def review_update(*, review: Review) -> Review:
+    """Save the author's changes to title, body and rating; the item's rating follows."""
+    review.save(update_fields=["title", "body", "rating"])
+    item_recount(review.version.item_id)
     return review
 
 

@@ -15,10 +15,14 @@ router.register("reviews", api.ReviewViewSet, basename="api-review")
 router.register("screenshots", api.ScreenshotViewSet, basename="api-screenshot")
 router.register("tags", api.TagViewSet, basename="api-tag")
 
-# The old site's URLs, kept: several have no trailing slash, and /items/ now redirects.
+# The live site's URLs, kept: several have no trailing slash, /items/ redirects to the front
+# page, and the Rails-era ones (still in forum posts) redirect to their new homes.
 urlpatterns = [
     path("", views.home, name="home"),
-    path("search/", views.item_list, name="item_list"),
+    path("", views.home, name="item_list"),
+    path("search/", views.search_moved, name="search_moved"),
+    path("about/", views.about, name="about"),
+    path("manage/", views.manage, name="manage"),
     path("items/", views.items_moved, name="items_moved"),
     path("items.rss", ItemsFeed(), name="items_feed"),
     path("reviews.rss", ReviewsFeed(), name="reviews_feed"),
@@ -34,9 +38,33 @@ urlpatterns = [
         name="version_edit",
     ),
     path("items/<slug:permalink>/screenshots/new", views.screenshots, name="screenshot_new"),
+    path(
+        "items/<slug:permalink>/screenshots/<int:screenshot_id>/edit",
+        views.screenshot_edit,
+        name="screenshot_edit",
+    ),
+    path(
+        "items/<slug:permalink>/screenshots/<int:screenshot_id>/delete",
+        views.screenshot_delete,
+        name="screenshot_delete",
+    ),
     path("items/<slug:permalink>/reviews/new", views.review_new, name="review_new"),
+    path("items/<slug:permalink>/reviews/<int:review_id>", views.review_detail, name="review"),
+    path(
+        "items/<slug:permalink>/reviews/<int:review_id>/edit",
+        views.review_edit,
+        name="review_edit",
+    ),
+    path(
+        "items/<slug:permalink>/reviews/<int:review_id>/delete",
+        views.review_delete,
+        name="review_delete",
+    ),
     path("items/<slug:permalink>/downloads/new", views.download, name="download"),
+    path("items/<slug:permalink>/download", views.download_moved, name="download_moved"),
+    path("scenarios/", views.scenario_list, name="scenario_list"),
     path("scenarios/<slug:permalink>/", views.scenario, name="scenario"),
+    path("tags/", views.tag_list, name="tag_list"),
     path("users/", views.user_list, name="user_list"),
     path("users/<str:username>/", views.user_detail, name="user"),
     path("tags/<str:name>/", views.tag_detail, name="tag"),

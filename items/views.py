@@ -6,15 +6,51 @@ from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.db.models import F, Q
+from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from items import selectors, services
-from items.forms import ItemForm, ReviewForm, ScreenshotsForm, SettingsForm, SignupForm, VersionForm
-from items.models import Item, Review, Tag, User, Version
+from items.forms import (
+    ItemForm,
+    ReviewEditForm,
+    ReviewForm,
+    ScreenshotEditForm,
+    ScreenshotsForm,
+    SettingsForm,
+    SignupForm,
+    VersionForm,
+)
+from items.models import Item, Review, Screenshot, Tag, User, Version
+
+# The live site's About page is the item with this permalink.
+ABOUT_PERMALINK = "simplici7y"
+
+# S7's first list parameters, as the live site's orders.
+OLD_SORTS = {"new": "new", "downloads": "popular", "rating": "best"}
+
+# The live site's sidebar: gameplay tags, file types and the three Marathon scenarios (by
+# permalink); only those that exist here are shown.
+SIDEBAR_LINKS = [
+    ("Upload types", "tag", [
+        ("Netmaps", "netmaps"), ("Scenarios", "scenario"), ("Enhancements", "enhancement"),
+        ("Plugins", "plugin"), ("Scripts", "script"), ("Physics", "physics"),
+        ("Music", "music"), ("Utilities", "utility"),
+    ]),
+    ("Gameplay types", "tag", [
+        ("Solo", "solo"), ("Solo / Cooperative", "solocoop"), ("Survival", "survival"),
+        ("Multiplayer", "multiplayer"), ("Every Man for Himself", "emfh"),
+        ("King of the Hill", "koth"), ("Kill the Man with the Ball", "ktmwtb"),
+        ("Capture the Flag", "ctf"),
+    ]),
+    ("Uploads for scenarios", "scenario", [
+        ("Marathon", "marathon"), ("Marathon: Durandal", "marathon-2-durandal"),
+        ("Marathon: Infinity", "marathon-infinity"),
+    ]),
+]  # fmt: skip
 
 
 def _page(request, queryset, per_page=None):
@@ -32,58 +68,102 @@ def _editable_item(request, permalink) -> Item:
 # --- Browsing ------------------------------------------------------------------------------
 
 
+def _listing(request, **filters) -> dict:
+    """The live site's list habits: ``search`` (which wins), ``order`` and ``page``."""
+    search = request.GET.get("search", "").strip()
+    order = request.GET.get("order", "new")
+    if order not in selectors.ORDERS:
+        order = "new"
+    items = selectors.items_list(search=search, order=order, **filters)
+    return {
+        "page": _page(request, items),
+        "search": search,
+        "order": order,
+        "order_groups": selectors.ORDER_LABELS,
+        **_sidebar(),
+    }
+
+
 def home(request):
-    items = selectors.items_list()
+    """The item list, as the live site's front page is."""
     return render(
         request,
         "items/home.html",
-        {
-            "newest": items.order_by(*selectors.SORTS["new"])[:8],
-            "popular": items.order_by(*selectors.SORTS["downloads"])[:8],
-            "top_rated": items.filter(reviews_count__gt=0).order_by(*selectors.SORTS["rating"])[:5],
-            "reviews": selectors.reviews_list()[:5],
-            "tags": Tag.objects.filter(items_count__gt=0).order_by("-items_count", "name")[:20],
-        },
+        {**_listing(request), "reviews": selectors.reviews_list()[:5]},
     )
 
 
-def item_list(request):
-    q = request.GET.get("q", "").strip()
-    tag = request.GET.get("tag", "").strip()
-    tc = request.GET.get("tc", "").strip()
-    sort = request.GET.get("sort", "new")
-    if sort not in selectors.SORTS:
-        sort = "new"
-    items = selectors.items_list(q=q, tag=tag, tc=tc, sort=sort)
-    return render(
-        request,
-        "items/item_list.html",
-        {
-            "page": _page(request, items),
-            "q": q,
-            "tag": Tag.objects.filter(permalink=tag).first() if tag else None,
-            "tc": Item.objects.filter(permalink=tc).first() if tc else None,
-            "sort": sort,
-            "sorts": [
-                ("new", "Newest"),
-                ("downloads", "Most downloaded"),
-                ("rating", "Best rated"),
-            ],
-            "title": f"Search: {q}" if q else "All items",
-        },
+def _sidebar() -> dict:
+    tags = set(
+        Tag.objects.filter(
+            permalink__in=[p for _, kind, links in SIDEBAR_LINKS if kind == "tag" for _, p in links]
+        ).values_list("permalink", flat=True)
     )
+    scenarios = set(
+        Item.objects.filter(
+            permalink__in=[
+                p for _, kind, links in SIDEBAR_LINKS if kind == "scenario" for _, p in links
+            ]
+        ).values_list("permalink", flat=True)
+    )
+    groups = []
+    for title, kind, links in SIDEBAR_LINKS:
+        there = tags if kind == "tag" else scenarios
+        shown = [(label, reverse(kind, args=[p])) for label, p in links if p in there]
+        if shown:
+            groups.append((title, shown))
+    return {"sidebar_groups": groups}
+
+
+def search_moved(request):
+    """S7's first list lived at /search/ with ``q``, ``sort``, ``tag`` and ``tc``; each maps
+    onto the live site's own address and parameters."""
+    query = QueryDict(mutable=True)
+    if request.GET.get("q"):
+        query["search"] = request.GET["q"]
+    sort = OLD_SORTS.get(request.GET.get("sort", ""))
+    if sort:
+        query["order"] = sort
+    if request.GET.get("page"):
+        query["page"] = request.GET["page"]
+    target = reverse("home")
+    try:
+        if request.GET.get("tag"):
+            target = reverse("tag", args=[request.GET["tag"]])
+        elif request.GET.get("tc"):
+            target = reverse("scenario", args=[request.GET["tc"]])
+    except NoReverseMatch:
+        raise Http404("No such tag or scenario.") from None
+    return redirect(target + ("?" + query.urlencode() if query else ""), permanent=True)
 
 
 def items_moved(request):
-    """The old /items/ list lives at /search/ now; its query string still applies."""
-    target = reverse("item_list")
-    if request.GET:
-        target += "?" + request.GET.urlencode()
+    """The live site's /items/ list is its front page; the query string still applies."""
+    target = reverse("home")
+    if request.META.get("QUERY_STRING"):
+        target += "?" + request.META["QUERY_STRING"]
     return redirect(target, permanent=True)
 
 
+def download_moved(request, permalink):
+    """The Rails-era download link, still in forum posts since 2007."""
+    target = reverse("download", args=[permalink])
+    if request.META.get("QUERY_STRING"):
+        target += "?" + request.META["QUERY_STRING"]
+    return redirect(target, permanent=True)
+
+
+def about(request):
+    return render(request, "items/about.html")
+
+
 def item_detail(request, permalink):
-    item = get_object_or_404(Item.objects.select_related("owner", "tc"), permalink=permalink)
+    item = Item.objects.select_related("owner", "tc").filter(permalink=permalink).first()
+    if item is None:
+        if permalink == ABOUT_PERMALINK:
+            # The live site's About page was an item; until one is imported, ours answers.
+            return redirect("about")
+        raise Http404("No item has this address.")
     versions = list(item.versions.select_related("file"))
     reviews = list(
         Review.objects.filter(version__item=item)
@@ -110,44 +190,76 @@ def item_detail(request, permalink):
             "tc_items": item.tc_items.order_by("name")[:50],
             "can_edit": item.editable_by(request.user),
             "review_form": ReviewForm(item=item) if can_review else None,
+            "windows": selectors.download_windows(item),
         },
+    )
+
+
+def scenario_list(request):
+    return render(
+        request,
+        "items/scenario_list.html",
+        {"page": _page(request, selectors.scenarios_list())},
     )
 
 
 def scenario(request, permalink):
     item = get_object_or_404(Item, permalink=permalink)
-    items = selectors.items_list(tc=item.permalink, sort=request.GET.get("sort", "new"))
-    return render(request, "items/scenario.html", {"item": item, "page": _page(request, items)})
+    return render(request, "items/scenario.html", {"item": item, **_listing(request, tc=item)})
+
+
+def tag_list(request):
+    tags = list(Tag.objects.filter(items_count__gt=0).order_by("name"))
+    most = max((tag.items_count for tag in tags), default=1)
+    for tag in tags:
+        # Sized by use on a square-root scale, so the few big tags do not dwarf the rest.
+        tag.size = round(0.9 + 1.6 * (tag.items_count / most) ** 0.5, 2)
+    return render(request, "items/tag_list.html", {"tags": tags})
+
+
+def _no_nul(text: str) -> str:
+    """Postgres refuses NUL in text: a path holding one names nothing here."""
+    if "\x00" in text:
+        raise Http404("No such page.")
+    return text
 
 
 def tag_detail(request, name):
-    tag = Tag.objects.filter(permalink=name).first()
+    tag = Tag.objects.filter(permalink=_no_nul(name)).first()
     if tag is None:
         # Old links name the tag itself ("/tags/Net Map/"); send them to its permalink.
         tag = get_object_or_404(Tag, name__iexact=name)
-        return redirect(tag, permanent=True)
-    sort = request.GET.get("sort", "new")
-    items = selectors.items_list(tag=tag.permalink, sort=sort if sort in selectors.SORTS else "new")
-    return render(
-        request, "items/tag.html", {"tag": tag, "page": _page(request, items), "sort": sort}
-    )
+        target = tag.get_absolute_url()
+        if request.META.get("QUERY_STRING"):
+            target += "?" + request.META["QUERY_STRING"]
+        return redirect(target, permanent=True)
+    return render(request, "items/tag.html", {"tag": tag, **_listing(request, tag=tag)})
 
 
 def user_list(request):
-    users = User.objects.filter(is_active=True, items_count__gt=0).order_by(
-        "-items_count", "username"
+    # As on the live site: everyone who has published or reviewed, most contributions first.
+    users = (
+        User.objects.filter(is_active=True)
+        .filter(Q(items_count__gt=0) | Q(reviews_count__gt=0))
+        .annotate(contributions=F("items_count") + F("reviews_count"))
+        .order_by("-contributions", "username")
     )
     return render(request, "items/user_list.html", {"page": _page(request, users, 50)})
 
 
 def user_detail(request, username):
-    person = get_object_or_404(User, username=username, is_active=True)
-    items = selectors.items_list().filter(owner=person)
+    person = get_object_or_404(User, username=_no_nul(username), is_active=True)
+    own_page = request.user.is_authenticated and request.user.pk == person.pk
     reviews = selectors.reviews_list().filter(user=person)[:50]
     return render(
         request,
         "items/user_detail.html",
-        {"person": person, "page": _page(request, items), "reviews": reviews},
+        {
+            "person": person,
+            "own_page": own_page,
+            "reviews": reviews,
+            **_listing(request, owner=person, include_unversioned=own_page),
+        },
     )
 
 
@@ -290,12 +402,8 @@ def screenshots(request, permalink):
     if request.method == "POST":
         add_form = ScreenshotsForm(request.POST, user=request.user)
         if add_form.is_valid():
-            made = services.screenshots_add(
-                item=item, uploads_and_titles=add_form.uploads_and_titles()
-            )
-            messages.success(
-                request, f"{len(made)} screenshot{'s' if len(made) != 1 else ''} added."
-            )
+            # No message: the drop zone posts once per image, and the list below shows them.
+            services.screenshots_add(item=item, uploads_and_titles=add_form.uploads_and_titles())
             return redirect("screenshot_new", permalink=item.permalink)
     return render(
         request,
@@ -359,3 +467,134 @@ def download(request, permalink):
     if version.link:
         return redirect(version.link)
     return redirect(version.file.download_url())
+
+
+def _review_of(item_permalink, review_id) -> Review:
+    return get_object_or_404(
+        Review.objects.select_related("user", "version__item"),
+        pk=review_id,
+        version__item__permalink=item_permalink,
+    )
+
+
+def _own_review(request, permalink, review_id) -> Review:
+    review = _review_of(permalink, review_id)
+    if not review.editable_by(request.user):
+        raise PermissionDenied("Only the review's author can change it.")
+    return review
+
+
+def review_detail(request, permalink, review_id):
+    review = _review_of(permalink, review_id)
+    return render(
+        request,
+        "items/review_detail.html",
+        {
+            "review": review,
+            "item": review.version.item,
+            "can_edit": review.editable_by(request.user),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_edit(request, permalink, review_id):
+    review = _own_review(request, permalink, review_id)
+    form = ReviewEditForm(request.POST or None, instance=review)
+    if request.method == "POST" and form.is_valid():
+        services.review_update(review=form.save(commit=False))
+        messages.success(request, "Your review is saved.")
+        return redirect("review", permalink=permalink, review_id=review.pk)
+    return render(
+        request,
+        "items/review_form.html",
+        {"form": form, "item": review.version.item, "review": review},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def review_delete(request, permalink, review_id):
+    review = _own_review(request, permalink, review_id)
+    item = review.version.item
+    if request.method == "POST":
+        services.review_delete(review=review)
+        messages.info(request, "The review is deleted.")
+        return redirect(item)
+    return render(
+        request,
+        "items/confirm_delete.html",
+        {"what": f"your review “{review.title}” of {item.name}", "back": review.get_absolute_url()},
+    )
+
+
+# --- One screenshot ------------------------------------------------------------------------
+
+
+def _editable_screenshot(request, permalink, screenshot_id) -> Screenshot:
+    item = _editable_item(request, permalink)
+    return get_object_or_404(item.screenshots.select_related("upload"), pk=screenshot_id)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def screenshot_edit(request, permalink, screenshot_id):
+    """Retitle, move or replace one screenshot (the live site's page for it)."""
+    shot = _editable_screenshot(request, permalink, screenshot_id)
+    form = ScreenshotEditForm(request.POST or None, instance=shot, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        services.screenshot_update(
+            screenshot=shot,
+            title=form.cleaned_data["title"],
+            order=form.cleaned_data["order"],
+            upload=form.cleaned_data.get("image"),
+        )
+        messages.success(request, "Screenshot saved.")
+        return redirect("screenshot_new", permalink=permalink)
+    return render(
+        request, "items/screenshot_form.html", {"form": form, "item": shot.item, "shot": shot}
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def screenshot_delete(request, permalink, screenshot_id):
+    shot = _editable_screenshot(request, permalink, screenshot_id)
+    if request.method == "POST":
+        services.screenshots_arrange(item=shot.item, orders={}, titles={}, delete={shot.pk})
+        messages.info(request, "The screenshot is deleted.")
+        return redirect("screenshot_new", permalink=permalink)
+    return render(
+        request,
+        "items/confirm_delete.html",
+        {
+            "what": f"the screenshot “{shot}” of {shot.item.name}",
+            "back": reverse("screenshot_new", args=[permalink]),
+        },
+    )
+
+
+# --- The owner's desk ----------------------------------------------------------------------
+
+
+@login_required
+def manage(request):
+    """The signed-in user's items: downloads per version and in each window, and the items
+    that still need a version before anyone can see them in a list."""
+    items = list(
+        Item.objects.filter(owner=request.user)
+        .prefetch_related("versions")
+        .order_by(*selectors.NEWEST_VERSION_FIRST)
+    )
+    windows = selectors.download_windows_by_item([item.pk for item in items])
+    for item in items:
+        item.windows = windows.get(item.pk, dict.fromkeys(selectors.WINDOWS, 0))
+    return render(
+        request,
+        "items/manage.html",
+        {
+            "published": [item for item in items if item.versions.all()],
+            "unversioned": [item for item in items if not item.versions.all()],
+        },
+    )

@@ -1,9 +1,15 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # The live site's admin lived at /terminal/; its bookmarks lead to the same pages here.
+    re_path(
+        r"^terminal/(?P<rest>.*)$",
+        RedirectView.as_view(url="/admin/%(rest)s", permanent=True, query_string=True),
+    ),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/uploads/", include("uploads.api.urls")),

@@ -2,7 +2,9 @@
 // takes create/sign/list/complete/abort callbacks), wired to S7's upload API instead of Companion.
 //
 // It mounts itself beside every <input data-s7-upload data-purpose="..."> (UploadWidget) and
-// puts the upload's id in that input once the server says the upload is ready.
+// puts the upload's id in that input once the server says the upload is ready. With
+// data-multiple it takes many files, and submits the input's form in the background once per
+// file, with that file's upload id, as soon as the file is ready and in the order files were added.
 import AwsS3 from '@uppy/aws-s3'
 import Uppy from '@uppy/core'
 import Dashboard from '@uppy/dashboard'
@@ -84,6 +86,12 @@ class FieldUploader {
     this.parts = new Map() // server upload id -> UploadParts
     this.plans = new WeakMap() // file Blob -> server upload (getChunkSize is handed the Blob)
     this.lastReport = new Map() // server upload id -> time of the last progress report
+    this.multiple = 'multiple' in input.dataset
+    this.readiness = new Map() // Uppy file id -> resolves with its ready upload, or null
+    this.submitting = Promise.resolve() // the chain of background submits, in the order added
+    this.pending = 0 // files added and not yet submitted or given up
+    this.added = 0
+    this.failed = false
 
     this.root = element('div', { class: 's7-uploader', id: `${input.id || input.name}-uploader`, 'data-s7-state': 'loading' })
     this.dashboard = element('div', { class: 's7-uploader-dashboard' })
@@ -96,7 +104,7 @@ class FieldUploader {
     this.uppy = new Uppy({
       id: `s7-${input.name}`,
       autoProceed: true,
-      restrictions: { maxNumberOfFiles: 1 },
+      restrictions: { maxNumberOfFiles: this.multiple ? null : 1 },
       onBeforeFileAdded: (file) => this.#accepts(file),
     })
     this.uppy.use(Dashboard, {
@@ -230,13 +238,55 @@ class FieldUploader {
       if (isPaused) this.#show('paused', `Paused “${file.name}” at ${this.meter.value}%. Resume whenever you like, even after reloading the page.`)
       else this.#show('uploading', `Resuming “${file.name}”…`)
     })
-    uppy.on('upload-error', (file, error) => this.#fail(error?.message || 'The upload failed.'))
-    uppy.on('file-removed', () => {
+    uppy.on('upload-error', (file, error) => {
+      if (this.multiple) this.failed = true
+      this.readiness.get(file?.id)?.resolve(null)
+      this.#fail(error?.message || 'The upload failed.')
+    })
+    if (this.multiple) uppy.on('file-added', (file) => this.#queueSubmit(file))
+    uppy.on('file-removed', (file) => {
+      this.readiness.get(file?.id)?.resolve(null)
       this.input.value = ''
       this.preview.replaceChildren()
       this.#showPercent(0)
       this.#show('idle', '')
     })
+  }
+
+  // --- Many files: each submits the form on its own once ready, in the order added ---------
+
+  #queueSubmit(file) {
+    let resolve
+    const ready = new Promise((done) => { resolve = done })
+    this.readiness.set(file.id, { resolve })
+    this.pending++
+    this.submitting = this.submitting
+      .then(() => ready)
+      .then((upload) => upload && this.#submitOne(file, upload))
+      .catch((error) => this.#submitFailed(file.name, error.message))
+      .finally(() => this.#settled())
+  }
+
+  async #submitOne(file, upload) {
+    const form = this.input.form
+    const body = new FormData(form)
+    body.set(this.input.name, upload.id)
+    // The form answers a redirect when it took the file (post/redirect/get), a page when not.
+    const response = await fetch(form.action || location.href, { method: 'POST', body, redirect: 'manual', credentials: 'same-origin' })
+    if (response.type !== 'opaqueredirect') throw new Error(`the page answered ${response.status}`)
+    this.added++
+    this.#show('ready', `Added “${upload.filename}” (${this.added} so far).`)
+  }
+
+  #submitFailed(name, why) {
+    this.failed = true
+    this.#show('failed', `“${name}” was uploaded but could not be added (${why}). Reload the page and try again.`)
+  }
+
+  // Once every file has been added, the page shows them where they now are.
+  #settled() {
+    this.pending--
+    if (this.pending === 0 && this.added && !this.failed) location.reload()
   }
 
   // Bytes sent, for the server's progress record: a few times a minute at most.
@@ -419,7 +469,9 @@ class FieldUploader {
       if (!file || file.error || !upload) continue
       try {
         const final = await this.#follow(file, upload)
-        if (final.state === 'ready') {
+        if (final.state === 'ready' && this.multiple) {
+          this.readiness.get(fileID)?.resolve(final)
+        } else if (final.state === 'ready') {
           this.#showReady(final)
         } else {
           const reason = final.error || `The upload was ${final.state}.`

@@ -32,8 +32,11 @@ def page_url(context, page):
 
 
 @register.simple_tag(takes_context=True)
-def sort_url(context, sort):
+def order_url(context, order):
+    """The current list in another order: a search and a page number do not carry over, since
+    a search ranks by relevance whatever the order."""
     query = context["request"].GET.copy()
-    query["sort"] = sort
+    query["order"] = order
     query.pop("page", None)
+    query.pop("search", None)
     return "?" + query.urlencode()

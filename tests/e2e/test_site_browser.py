@@ -55,7 +55,7 @@ def test_the_pages_render_in_a_browser(demo_site):
     base = demo_site.url
     anonymous_pages = [
         ("home", "/"),
-        ("list", "/search/?sort=downloads"),
+        ("list", "/?order=popular"),
         ("item", "/items/marathon-infinity-redux/"),
         ("scenario", "/scenarios/marathon-infinity-redux/"),
         ("tag", "/tags/map/"),

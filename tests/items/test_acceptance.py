@@ -56,15 +56,18 @@ def test_a_newcomer_signs_up_and_publishes_an_item_with_a_file_and_screenshots(
         for n, color in enumerate([(200, 30, 30), (30, 30, 200)], start=1)
     ]
     assert [shot.state for shot in shots] == [UploadState.READY] * 2, [shot.error for shot in shots]
+    # One post per image, as the page's drop zone sends them, then the titles.
+    for shot in shots:
+        response = browser.post(
+            f"/items/{item.permalink}/screenshots/new", {"uploads": str(shot.pk)}
+        )
+        assert response.status_code == 302, response.content
+    lava, water = Screenshot.objects.filter(item=item).order_by("order")
     response = browser.post(
         f"/items/{item.permalink}/screenshots/new",
-        {
-            "upload_1": str(shots[0].pk),
-            "title_1": "Lava room",
-            "upload_2": str(shots[1].pk),
-            "title_2": "Water level",
-        },
-    )
+        {"action": "arrange", f"title_{lava.pk}": "Lava room", f"title_{water.pk}": "Water level",
+         f"order_{lava.pk}": "0", f"order_{water.pk}": "1"},
+    )  # fmt: skip
     assert response.status_code == 302, response.content
 
     page = browser.get(f"/items/{item.permalink}/").content.decode()

@@ -1,104 +1,243 @@
-"""The item list: search, tag and total-conversion filters, each sort order, pagination."""
+"""The lists (front page, tag, scenario and user pages): the live site's ``search``, ``order``
+and ``page`` parameters, every order, ranked accent-insensitive search, and hidden items."""
+
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.test import Client
 
-from items import services
-from items.models import Item, Review, Version
-from tests.fixtures.site import make_item
+from items import selectors, services
+from items.models import Item
+from tests.fixtures.site import downloads_at, make_item, version_at
 
 pytestmark = pytest.mark.django_db
 
+ORDERED_PAGES = ["/", "/tags/map/", "/scenarios/eternal/", "/users/alice/"]
+
 
 def names(response):
+    assert response.status_code == 200, response.status_code
     return [item.name for item in response.context["page"]]
 
 
-@pytest.fixture
-def catalogue(alice, bob, charlie, django_user_model):
-    tc = make_item(alice, "Eternal", tags=["scenario"], body="A total conversion")
-    lava = make_item(alice, "Lava Pit", tags=["map", "net"], byline="Hot netmap", tc=tc)
-    ice = make_item(bob, "Ice Station", tags=["map"], body="Cold corridors and *lava* vents", tc=tc)
-    hud = make_item(charlie, "HUD Plus", tags=["plugin"])
-    for item, downloads in [(lava, 3), (ice, 10), (hud, 1)]:
-        for _ in range(downloads):
-            services.download_record(version=item.versions.first())
-    # Ice: fifty-ish 4-star reviews beat HUD's single 5-star one in the weighted order.
-    reviewers = [django_user_model.objects.create_user(f"r{n}") for n in range(12)]
-    for reviewer in reviewers:
+def review(item, people, ratings):
+    for person, rating in zip(people, ratings, strict=False):
         services.review_create(
-            version=ice.versions.first(), user=reviewer, title="Good", body="", rating=4
+            version=item.versions.first(), user=person, title="t", body="", rating=rating
         )
-    services.review_create(version=hud.versions.first(), user=bob, title="Best", body="", rating=5)
-    # Newest version: HUD gets a new one last.
-    services.version_save(version=Version(item=hud, name="2.0", link="https://example.org/2.zip"))
-    return {"tc": tc, "lava": lava, "ice": ice, "hud": hud}
 
 
-def test_it_searches_name_byline_and_body(catalogue):
-    assert sorted(names(Client().get("/search/?q=lava"))) == ["Ice Station", "Lava Pit"]
-    assert names(Client().get("/search/?q=netmap")) == ["Lava Pit"]
-    assert names(Client().get("/search/?q=nothing-like-this")) == []
+@pytest.fixture
+def catalogue(alice, bob, django_user_model):
+    """Four published items by alice, all tagged map and made for the scenario Eternal (by bob,
+    also published), and one of alice's without a version."""
+    now = datetime.now(UTC)
+    eternal = make_item(bob, "Eternal", tags=["scenario"])
+    version_at(eternal, now - timedelta(days=400))
+    made = {}
+    for n, name in enumerate(["Alpha", "Bravo", "Charlie", "Delta"]):
+        item = make_item(alice, name, tags=["map"], tc=eternal)
+        made[name] = version_at(item, now - timedelta(days=100 - n))
+    people = [django_user_model.objects.create_user(f"r{n}") for n in range(12)]
+    review(made["Alpha"], people, [5])
+    review(made["Bravo"], people, [4] * 12)
+    review(made["Charlie"], people, [1, 1])
+    today = now.replace(hour=0, minute=0, second=1)
+    downloads_at(made["Delta"].versions.first(), today, 5)
+    downloads_at(made["Alpha"].versions.first(), today - timedelta(days=3), 2)
+    downloads_at(made["Bravo"].versions.first(), today - timedelta(days=20), 10)
+    downloads_at(made["Charlie"].versions.first(), today - timedelta(days=40), 3)
+    services.download_days_rebuild()
+    make_item(alice, "Unfinished", tags=["map"], tc=eternal, link="")
+    return made
 
 
-def test_it_filters_by_tag(catalogue):
-    assert sorted(names(Client().get("/search/?tag=map"))) == ["Ice Station", "Lava Pit"]
-    assert names(Client().get("/search/?tag=plugin")) == ["HUD Plus"]
+EXPECTED = {
+    "new": ["Delta", "Charlie", "Bravo", "Alpha"],
+    "old": ["Alpha", "Bravo", "Charlie", "Delta"],
+    "reviews": ["Alpha", "Bravo", "Charlie"],  # by average, reviewed items only
+    "best": ["Bravo", "Alpha", "Charlie"],  # weighted: twelve 4s beat one 5
+    "worst": ["Charlie", "Alpha", "Bravo"],
+    "loud": ["Bravo", "Charlie", "Alpha"],
+    "popular": ["Bravo", "Delta", "Charlie", "Alpha"],
+    "day": ["Delta", "Bravo", "Charlie", "Alpha"],  # then by all-time downloads
+    "week": ["Delta", "Alpha", "Bravo", "Charlie"],
+    "month": ["Bravo", "Delta", "Alpha", "Charlie"],
+}
 
 
-def test_it_filters_by_total_conversion(catalogue):
-    assert sorted(names(Client().get("/search/?tc=eternal"))) == ["Ice Station", "Lava Pit"]
-    assert sorted(names(Client().get("/scenarios/eternal/"))) == ["Ice Station", "Lava Pit"]
+def on_front_page(order):
+    """The front page also lists Eternal: oldest, never downloaded nor reviewed."""
+    if order in selectors.REVIEWED_ONLY:
+        return EXPECTED[order]
+    return ["Eternal", *EXPECTED[order]] if order == "old" else [*EXPECTED[order], "Eternal"]
 
 
-def test_it_sorts_by_downloads(catalogue):
-    assert names(Client().get("/search/?sort=downloads"))[:3] == [
-        "Ice Station",
-        "Lava Pit",
-        "HUD Plus",
-    ]
+@pytest.mark.parametrize("order", sorted(EXPECTED))
+def test_each_order_gives_its_sequence_on_every_list_page(catalogue, order):
+    assert names(Client().get(f"/?order={order}")) == on_front_page(order)
+    for page in ORDERED_PAGES[1:]:
+        assert names(Client().get(f"{page}?order={order}")) == EXPECTED[order], page
 
 
-def test_it_sorts_by_weighted_rating(catalogue):
-    assert names(Client().get("/search/?sort=rating"))[:2] == ["Ice Station", "HUD Plus"]
-    hud = Item.objects.get(name="HUD Plus")
-    assert hud.rating_average > Item.objects.get(name="Ice Station").rating_average
+def test_the_default_order_is_newest_version_first(catalogue):
+    assert names(Client().get("/")) == ["Delta", "Charlie", "Bravo", "Alpha", "Eternal"]
+    assert names(Client().get("/?order=no-such-order")) == names(Client().get("/"))
 
 
-def test_it_sorts_by_newest_version(catalogue, alice):
-    make_item(alice, "No Version Yet", link="")
-    assert names(Client().get("/search/?sort=new"))[0] == "HUD Plus"
-    assert names(Client().get("/search/?sort=new"))[-1] == "No Version Yet"
-    assert names(Client().get("/search/"))[0] == "HUD Plus"
+def test_random_order_lists_the_same_items(catalogue):
+    listed = names(Client().get("/tags/map/?order=random"))
+    assert sorted(listed) == ["Alpha", "Bravo", "Charlie", "Delta"]
 
 
-def test_it_paginates_and_keeps_the_query(alice, settings):
-    settings.ITEMS_PER_PAGE = 2
-    for n in range(5):
+def test_the_order_links_keep_the_page_s_other_filters_but_drop_search(catalogue):
+    page = Client().get("/tags/map/?order=best&search=alpha").content.decode()
+    assert 'href="?order=popular"' in page
+    assert 'href="?order=day"' in page
+
+
+def test_it_pages_twenty_at_a_time_and_keeps_the_query(alice, settings):
+    assert settings.ITEMS_PER_PAGE == 20
+    for n in range(23):
         make_item(alice, f"Map {n}", tags=["map"])
-    response = Client().get("/search/?tag=map&sort=new")
-    assert len(response.context["page"]) == 2
-    assert "?tag=map&amp;sort=new&amp;page=2" in response.content.decode()
-    assert len(Client().get("/search/?tag=map&sort=new&page=3").context["page"]) == 1
+    first = Client().get("/?order=old")
+    assert len(first.context["page"]) == 20
+    assert "?order=old&amp;page=2" in first.content.decode()
+    second = Client().get("/?order=old&page=2")
+    assert names(second) == ["Map 20", "Map 21", "Map 22"]
+    assert len(Client().get("/tags/map/?page=2").context["page"]) == 3
+    assert Client().get("/?page=not-a-number").status_code == 200
 
 
-def test_the_old_list_url_moves_permanently_with_its_query(db):
-    response = Client().get("/items/?q=lava&sort=rating")
+def test_lists_hide_items_without_a_version_except_on_the_owner_s_own_page(catalogue, alice, bob):
+    for page in [*ORDERED_PAGES, "/?search=unfinished", "/?order=random"]:
+        assert "Unfinished" not in names(Client().get(page)), page
+    owner = Client()
+    owner.force_login(alice)
+    assert "Unfinished" in names(owner.get("/users/alice/"))
+    assert "Unfinished" not in names(owner.get("/"))
+    other = Client()
+    other.force_login(bob)
+    assert "Unfinished" not in names(other.get("/users/alice/"))
+
+
+# --- Search ----------------------------------------------------------------------------------
+
+
+def test_a_name_match_outranks_a_newer_body_match(alice):
+    named = make_item(alice, "Lava Pit", body="A netmap.")
+    version_at(named, datetime(2020, 1, 1, tzinfo=UTC))
+    make_item(alice, "Ice Station", body="Cold corridors and *lava* vents")
+    assert names(Client().get("/?search=lava")) == ["Lava Pit", "Ice Station"]
+
+
+def test_a_byline_match_outranks_a_tag_match_and_a_tag_match_a_body_match(alice):
+    version_at(make_item(alice, "One", byline="A ctf map"), datetime(2020, 1, 1, tzinfo=UTC))
+    version_at(make_item(alice, "Two", tags=["ctf"]), datetime(2021, 1, 1, tzinfo=UTC))
+    make_item(alice, "Three", body="Plays well as ctf.")
+    assert names(Client().get("/?search=ctf")) == ["One", "Two", "Three"]
+
+
+def test_search_ignores_accents_on_both_sides(alice):
+    make_item(alice, "Pfhór Citadel")
+    make_item(alice, "Cafe Run")
+    assert names(Client().get("/?search=pfhor")) == ["Pfhór Citadel"]
+    assert names(Client().get("/?search=Pfhór")) == ["Pfhór Citadel"]
+    assert names(Client().get("/?search=café")) == ["Cafe Run"]
+
+
+def test_a_nul_in_a_search_or_a_name_is_no_error(alice):
+    make_item(alice, "Lava Pit")
+    assert names(Client().get("/?search=lava%00pit")) == ["Lava Pit"]
+    assert Client().get("/tags/%00/").status_code == 404
+    assert Client().get("/users/a%00/").status_code == 404
+
+
+def test_search_stems_words_and_finds_nothing_for_nonsense(alice):
+    make_item(alice, "Maps of Lh'owon", body="Several netmaps.")
+    assert names(Client().get("/?search=map")) == ["Maps of Lh'owon"]
+    assert names(Client().get("/?search=zzqx")) == []
+    assert Client().get("/?search=" + "%22" * 3 + "&order=x").status_code == 200
+
+
+def test_search_wins_over_order_and_stays_within_the_page_s_filter(catalogue, alice):
+    make_item(alice, "Alpha Omega", tags=["plugin"])
+    # Equal ranks, newest first: "old" would have put Alpha first.
+    assert names(Client().get("/?search=alpha&order=old")) == ["Alpha Omega", "Alpha"]
+    assert names(Client().get("/tags/map/?search=alpha")) == ["Alpha"]
+    assert names(Client().get("/scenarios/eternal/?search=bravo")) == ["Bravo"]
+    assert names(Client().get("/users/bob/?search=alpha")) == []
+
+
+def test_the_simple_fallback_finds_every_word_in_name_byline_body_or_tags(alice):
+    make_item(alice, "Lava Pit", byline="Hot", tags=["ctf"])
+    make_item(alice, "Ice Station", body="Cold lava vents")
+    found = selectors._simple_search(Item.objects.all(), "LAVA ctf")
+    assert [item.name for item in found] == ["Lava Pit"]
+    assert {i.name for i in selectors._simple_search(Item.objects.all(), "lava")} == {
+        "Lava Pit",
+        "Ice Station",
+    }
+
+
+# --- Old list addresses ------------------------------------------------------------------------
+
+
+def test_the_live_site_s_items_list_moves_to_the_front_page_with_the_same_query(db):
+    response = Client().get("/items/?search=lava&order=best&page=2")
     assert response.status_code == 301
-    assert response["Location"] == "/search/?q=lava&sort=rating"
+    assert response["Location"] == "/?search=lava&order=best&page=2"
+    assert Client().get("/items/")["Location"] == "/"
 
 
-def test_counts_follow_items_tags_and_reviews(catalogue, alice):
-    alice.refresh_from_db()
-    assert alice.items_count == 2
-    from items.models import Tag
-
-    assert Tag.objects.get(permalink="map").items_count == 2
-    assert Item.objects.get(name="Ice Station").reviews_count == 12
-    assert Review.objects.filter(version__item__name="Ice Station").count() == 12
+def test_s7_s_first_search_page_moves_to_the_live_parameters(catalogue):
+    assert Client().get("/search/?q=lava&sort=rating")["Location"] == "/?search=lava&order=best"
+    assert Client().get("/search/?tag=map&sort=downloads")["Location"] == "/tags/map/?order=popular"
+    assert Client().get("/search/?tc=eternal")["Location"] == "/scenarios/eternal/"
+    assert Client().get("/search/?tc=not a slug").status_code == 404
+    assert Client().get("/search/?tag=a/b").status_code == 404
 
 
-def test_home_shows_newest_and_most_downloaded(catalogue):
-    response = Client().get("/")
-    assert response.context["newest"][0].name == "HUD Plus"
-    assert response.context["popular"][0].name == "Ice Station"
+# --- Download windows ----------------------------------------------------------------------
+
+
+def test_item_page_windows_count_whole_utc_days_at_their_boundaries(alice):
+    item = make_item(alice, "Windowed")
+    version = item.versions.first()
+    moments = [
+        datetime(2026, 11, 27, 0, 0, 0),  # today, first second: day, week, month
+        datetime(2026, 11, 26, 23, 59, 59),  # yesterday, last second: week, month
+        datetime(2026, 11, 21, 0, 0),  # six days ago: week, month
+        datetime(2026, 11, 20, 23, 59, 59),  # seven days ago: month
+        datetime(2026, 10, 29, 0, 0),  # 29 days ago: month
+        datetime(2026, 10, 28, 23, 59, 59),  # 30 days ago: none
+        datetime(2026, 11, 28, 0, 0),  # tomorrow (a clock ahead): none
+    ]
+    for moment in moments:
+        downloads_at(version, moment.replace(tzinfo=UTC))
+    services.download_days_rebuild()
+    windows = selectors.download_windows(item, today=date(2026, 11, 27))
+    assert windows == {"day": 1, "week": 3, "month": 5}
+    by_item = selectors.download_windows_by_item([item.pk], today=date(2026, 11, 27))
+    assert by_item == {item.pk: windows}
+    ordered = selectors.items_list(order="week", today=date(2026, 11, 27))
+    assert [(i.name, i.window_downloads) for i in ordered] == [("Windowed", 3)]
+
+
+def test_the_item_page_shows_today_this_week_and_this_month(alice):
+    item = make_item(alice, "Shown")
+    now = datetime.now(UTC)
+    downloads_at(item.versions.first(), now, 2)
+    downloads_at(item.versions.first(), now - timedelta(days=10), 4)
+    downloads_at(item.versions.first(), now - timedelta(days=45), 8)
+    services.download_days_rebuild()
+    response = Client().get(f"/items/{item.permalink}/")
+    assert response.context["windows"] == {"day": 2, "week": 2, "month": 6}
+    page = response.content.decode()
+    assert "2 today" in page and "2 this week" in page and "6 this month" in page
+
+
+def test_the_items_feed_lists_published_items_newest_version_first(catalogue):
+    feed = Client().get("/items.rss").content.decode()
+    titles = [part.split("</title>")[0] for part in feed.split("<item><title>")[1:]]
+    assert titles == ["Delta", "Charlie", "Bravo", "Alpha", "Eternal"]

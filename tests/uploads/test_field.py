@@ -116,3 +116,32 @@ def test_the_demo_form_takes_a_ready_upload(client, alice):
     client.force_login(alice)
     page = client.post("/uploads/demo/", {"version_file": str(upload.pk)}).content.decode()
     assert "Received" in page and "map.zip" in page
+
+
+class GalleryForm(UploadFormMixin, forms.Form):
+    files = UploadField(purpose="version_file", multiple=True, required=False)
+
+
+@pytest.mark.django_db
+def test_a_multiple_field_takes_several_uploads_in_the_order_given(alice):
+    first, second = make_upload(alice), make_upload(alice)
+    form = GalleryForm({"files": f"{second.pk}, {first.pk}"}, user=alice)
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["files"] == [second, first]
+    assert GalleryForm({"files": ""}, user=alice).is_valid()
+
+
+@pytest.mark.django_db
+def test_a_multiple_field_refuses_the_same_upload_twice_and_anyone_else_s(alice, bob):
+    mine, theirs = make_upload(alice), make_upload(bob)
+    twice = GalleryForm({"files": f"{mine.pk},{mine.pk}"}, user=alice)
+    assert twice.errors["files"] == ["The same upload is chosen twice."]
+    other = GalleryForm({"files": f"{mine.pk},{theirs.pk}"}, user=alice)
+    assert other.errors["files"] == ["That upload does not exist or is not yours."]
+    many = GalleryForm({"files": ",".join([str(mine.pk)] * 101)}, user=alice)
+    assert many.errors["files"] == ["At most 100 uploads at once."]
+
+
+def test_only_a_multiple_field_s_widget_asks_for_many_files():
+    assert "data-multiple" in str(GalleryForm()["files"])
+    assert "data-multiple" not in str(VersionForm()["file"])

@@ -14,21 +14,47 @@ from uploads.pages.widgets import UploadWidget
 
 
 class UploadField(forms.Field):
+    """One upload, or with ``multiple=True`` a list of them in the order given (ids separated by
+    commas; the uploader then takes many files at once)."""
+
     widget = UploadWidget
     default_error_messages = {
         "invalid": "That is not an upload.",
         "not_found": "That upload does not exist or is not yours.",
         "wrong_purpose": "That upload is not a %(purpose)s.",
         "not_ready": "That upload is %(state)s, not ready yet.",
+        "twice": "The same upload is chosen twice.",
+        "too_many": "At most %(limit)s uploads at once.",
     }
+    max_uploads = 100
 
-    def __init__(self, *, purpose: str, **kwargs):
+    def __init__(self, *, purpose: str, multiple: bool = False, **kwargs):
         self.purpose = purpose
+        self.multiple = multiple
         self.user = None
         super().__init__(**kwargs)
         self.widget.purpose = purpose
+        self.widget.multiple = multiple
 
     def to_python(self, value):
+        if not self.multiple:
+            return self._one(value)
+        if value in self.empty_values:
+            return []
+        if isinstance(value, list | tuple):
+            ids = list(value)
+        else:
+            ids = [part.strip() for part in str(value).split(",") if part.strip()]
+        if len(ids) > self.max_uploads:
+            raise forms.ValidationError(
+                self.error_messages["too_many"], code="too_many", params={"limit": self.max_uploads}
+            )
+        uploads = [self._one(upload_id) for upload_id in ids]
+        if len({upload.pk for upload in uploads}) != len(uploads):
+            raise forms.ValidationError(self.error_messages["twice"], code="twice")
+        return uploads
+
+    def _one(self, value):
         if value in self.empty_values:
             return None
         if isinstance(value, Upload):
@@ -56,6 +82,8 @@ class UploadField(forms.Field):
         return upload
 
     def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return ",".join(str(self.prepare_value(one)) for one in value)
         return str(value.pk) if isinstance(value, Upload) else value
 
 

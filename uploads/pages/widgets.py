@@ -19,6 +19,9 @@ class UploadWidget(forms.TextInput):
 
     input_type = "hidden"
     purpose = ""
+    # Many files at once: the uploader then submits the field's form on its own for each file,
+    # with that file's upload id, as soon as it is ready and in the order the files were added.
+    multiple = False
 
     class Media:
         css = {"all": ["uploads/uploader.css"]}
@@ -38,5 +41,7 @@ class UploadWidget(forms.TextInput):
             attrs["data-preview-url"] = reverse(
                 "upload-pages:rendition", kwargs={"pk": PLACEHOLDER_ID, "name": renditions[0].name}
             )
+        if self.multiple:
+            attrs["data-multiple"] = ""
         context["widget"]["attrs"].update(attrs)
         return context
