@@ -66,6 +66,7 @@ def downloads_section(window: Window) -> Section:
                     reverse("admin:items_version_change", args=[version.pk])
                     for version, _ in version_rows
                 ],
+                hidden=("version id",),
             ),
         ],
     )

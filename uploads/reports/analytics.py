@@ -88,7 +88,8 @@ class Figure:
     """One table of numbers, drawn as ``chart`` ("stacked" bars, "lines", "histogram") or, when
     ``chart`` is None, shown as a table. ``series`` says which columns are drawn and how; a
     column not drawn is still in the CSV. ``unit`` formats the value axis: count, bytes,
-    seconds or percent. ``links``: for a table, where each row's first cell leads."""
+    seconds or percent. ``links``: for a table, where each row's first cell leads; ``hidden``:
+    columns a table leaves to the CSV."""
 
     slug: str
     title: str
@@ -99,10 +100,16 @@ class Figure:
     unit: str = "count"
     note: str = ""
     links: list[str | None] = field(default_factory=list)
+    hidden: tuple[str, ...] = ()
+
+    def shown_columns(self) -> list[str]:
+        return [column for column in self.columns if column not in self.hidden]
 
     def linked_rows(self) -> list[tuple[str | None, list]]:
+        """The table's rows (without hidden columns), each with its first cell's link."""
+        shown = [n for n, column in enumerate(self.columns) if column not in self.hidden]
         links = self.links or [None] * len(self.rows)
-        return list(zip(links, self.rows, strict=True))
+        return [(link, [row[n] for n in shown]) for link, row in zip(links, self.rows, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -378,6 +385,7 @@ def slowest_and_largest(uploads) -> list[Figure]:
                 for u in slowest
             ],
             links=[_admin_link(u["pk"]) for u in slowest],
+            hidden=("id",),
         ),
         Figure(
             slug="largest-uploads",
@@ -387,6 +395,7 @@ def slowest_and_largest(uploads) -> list[Figure]:
                 [u["filename"], u["purpose"], u["size"], u["state"], str(u["pk"])] for u in largest
             ],
             links=[_admin_link(u["pk"]) for u in largest],
+            hidden=("id",),
         ),
     ]
 

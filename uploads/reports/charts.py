@@ -16,11 +16,11 @@ from django.utils.safestring import SafeString, mark_safe
 
 from uploads.reports.analytics import Figure
 
-WIDTH, HEIGHT = 720, 230
-LEFT, RIGHT, TOP, BOTTOM = 64, 12, 14, 38
+WIDTH, HEIGHT = 520, 200
+LEFT, RIGHT, TOP, BOTTOM = 56, 8, 12, 30
 PLOT_WIDTH, PLOT_HEIGHT = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 GRID_LINES = 4
-MOST_X_LABELS = 10
+MOST_X_LABELS = 8
 
 
 def svg(figure: Figure) -> SafeString:
@@ -54,7 +54,7 @@ def svg(figure: Figure) -> SafeString:
     for n, label in enumerate(labels):
         if n % every == 0:
             parts.append(
-                f'<text class="s7-axis" x="{LEFT + slot * (n + 0.5):.1f}" y="{HEIGHT - BOTTOM + 16}"'
+                f'<text class="s7-axis" x="{LEFT + slot * (n + 0.5):.1f}" y="{HEIGHT - BOTTOM + 15}"'
                 f' text-anchor="middle">{escape(label)}</text>'
             )
     if figure.chart == "lines":
