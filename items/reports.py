@@ -6,6 +6,7 @@ busy site is at most a few hundred thousand small rows. Registered with the engi
 ``ItemsConfig.ready``; the engine knows nothing of items.
 """
 
+from django.db import connection
 from django.db.models import Sum
 from django.urls import reverse
 
@@ -14,17 +15,10 @@ from uploads.reports.analytics import TOP, Figure, Section, Series, Window
 
 
 def downloads_section(window: Window) -> Section:
-    days = DownloadDay.objects.filter(day__gte=window.first_day, day__lte=window.last_day)
-    per_day = dict(days.values_list("day").annotate(total=Sum("count")).order_by())
+    per_day, per_item, per_version = download_sums(window)
     total = sum(per_day.values())
-    top_items = list(
-        days.values_list("item_id").annotate(total=Sum("count")).order_by("-total", "item_id")[:TOP]
-    )
-    top_versions = list(
-        days.values_list("version_id")
-        .annotate(total=Sum("count"))
-        .order_by("-total", "version_id")[:TOP]
-    )
+    top_items = _top(per_item)
+    top_versions = _top(per_version)
     # Names are looked up for the ten winners only, after the counting.
     items = Item.objects.in_bulk([pk for pk, _ in top_items])
     versions = Version.objects.select_related("item").in_bulk([pk for pk, _ in top_versions])
@@ -36,7 +30,7 @@ def downloads_section(window: Window) -> Section:
         note="Every download in the window, whatever the purpose chosen above.",
         headline=[
             ("Downloads", f"{total:,}"),
-            ("Items downloaded", f"{days.values('item_id').distinct().count():,}"),
+            ("Items downloaded", f"{sum(1 for count in per_item.values() if count):,}"),
         ],
         figures=[
             Figure(
@@ -70,3 +64,41 @@ def downloads_section(window: Window) -> Section:
             ),
         ],
     )
+
+
+def download_sums(window: Window) -> tuple[dict, dict, dict]:
+    """Downloads in the window by day, by item and by version: ``{key: count}`` each.
+
+    On Postgres one pass over the window's rows (GROUPING SETS); elsewhere three queries.
+    """
+    days = DownloadDay.objects.filter(day__gte=window.first_day, day__lte=window.last_day)
+    if connection.vendor != "postgresql":
+        return tuple(
+            dict(days.values_list(key).annotate(total=Sum("count")).order_by())
+            for key in ("day", "item_id", "version_id")
+        )
+    table = DownloadDay._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT day, item_id, version_id, SUM(count), GROUPING(day, item_id, version_id)
+            FROM {table} WHERE day >= %s AND day <= %s
+            GROUP BY GROUPING SETS ((day), (item_id), (version_id))
+            """,
+            [window.first_day, window.last_day],
+        )
+        per_day, per_item, per_version = {}, {}, {}
+        for day, item_id, version_id, total, grouping in cursor.fetchall():
+            # GROUPING's bits say which columns a row does not group by: day, item, version.
+            if grouping == 0b011:
+                per_day[day] = total
+            elif grouping == 0b101:
+                per_item[item_id] = total
+            else:
+                per_version[version_id] = total
+    return per_day, per_item, per_version
+
+
+def _top(counts: dict) -> list[tuple[int, int]]:
+    """The ten largest, ties broken by the smaller id."""
+    return sorted(counts.items(), key=lambda pair: (-pair[1], pair[0]))[:TOP]

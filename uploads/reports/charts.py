@@ -21,6 +21,7 @@ LEFT, RIGHT, TOP, BOTTOM = 56, 8, 12, 30
 PLOT_WIDTH, PLOT_HEIGHT = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 GRID_LINES = 4
 MOST_X_LABELS = 8
+MOST_POINTS = 92  # a quarter's days
 
 
 def svg(figure: Figure) -> SafeString:
@@ -100,6 +101,8 @@ def _lines(figure, labels, values, slot, y) -> list[str]:
         for run in runs:
             points = " ".join(f"{x:.1f},{py:.1f}" for x, py, _, _ in run)
             parts.append(f'<polyline class="s7-line s7-{series.colour}" points="{points}"/>')
+            if len(values) > MOST_POINTS:
+                continue  # too close together to be told apart: the CSV has every value
             for x, py, label, value in run:
                 parts.append(
                     f'<circle class="s7-{series.colour}" cx="{x:.1f}" cy="{py:.1f}" r="3">'
