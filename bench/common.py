@@ -32,17 +32,27 @@ class Sizes:
     page_downloads: int  # benchmark 7
     page_rounds: int
     page_requests: int
+    analytics_items: int  # benchmark 8
+    analytics_downloads: int
+    analytics_uploads: int
+    analytics_stress_uploads: int
+    analytics_repeat: int
 
     @classmethod
     def from_env(cls, smoke: bool) -> Sizes:
         defaults = (
             dict(file_mib=20, repeat=1, sign_urls=50, uploaders=4, rounds=1, complete_parts=6,
                  complete_baseline_parts=2, tiny_parts=20, image_megapixels=1, image_repeat=1,
-                 page_downloads=10_000, page_rounds=1, page_requests=3)
+                 page_downloads=10_000, page_rounds=1, page_requests=3,
+                 analytics_items=20, analytics_downloads=5000, analytics_uploads=500,
+                 analytics_stress_uploads=1000, analytics_repeat=1)
             if smoke
             else dict(file_mib=1024, repeat=3, sign_urls=5000, uploaders=32, rounds=5,
                       complete_parts=1000, complete_baseline_parts=100, tiny_parts=10_000, image_megapixels=24,
-                      image_repeat=3, page_downloads=1_000_000, page_rounds=5, page_requests=20)
+                      image_repeat=3, page_downloads=1_000_000, page_rounds=5, page_requests=20,
+                      analytics_items=600, analytics_downloads=12_000_000,
+                      analytics_uploads=20_000, analytics_stress_uploads=100_000,
+                      analytics_repeat=5)
         )  # fmt: skip
         return cls(
             **{name: _env_int(f"BENCH_{name.upper()}", value) for name, value in defaults.items()}

@@ -8,3 +8,7 @@ class ItemsConfig(AppConfig):
 
     def ready(self):
         from items import purposes  # noqa: F401  (registers S7's upload purposes)
+        from items.reports import downloads_section
+        from uploads.reports.analytics import add_section
+
+        add_section(downloads_section)

@@ -1,10 +1,17 @@
+import csv
+
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
 from uploads.core import purposes
-from uploads.core.models import Upload, UploadPart
+from uploads.core.models import Upload, UploadAnalytics, UploadPart
+from uploads.reports import analytics
+from uploads.reports.charts import svg
 from uploads.reports.figures import upload_report
+from uploads.reports.forms import WindowForm
 
 
 class UploadPartInline(admin.TabularInline):
@@ -47,3 +54,78 @@ class UploadAdmin(admin.ModelAdmin):
             "purposes": names,
         }
         return TemplateResponse(request, "admin/uploads/upload/report.html", context)
+
+
+@admin.register(UploadAnalytics)
+class UploadAnalyticsAdmin(admin.ModelAdmin):
+    """The analytics page, in the place of a change list: read-only, one URL."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.changelist_view)
+        name = f"{self.opts.app_label}_{self.opts.model_name}_changelist"
+        return [path("", view, name=name)]
+
+    def changelist_view(self, request, extra_context=None):
+        """Charts of how uploads (and whatever else a project adds) went over a window of days;
+        ``?csv=<figure>`` answers one figure's numbers as CSV."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = WindowForm(request.GET or None)
+        window = form.chosen_window() if form.is_valid() else None
+        if not request.GET:  # the first visit: the last 7 days
+            form = WindowForm({"window": "7"})
+            form.is_valid()
+            window = form.chosen_window()
+        slug = request.GET.get("csv")
+        if slug:
+            if window is None:
+                return HttpResponse(
+                    " ".join(form.non_field_errors()) or "Choose a valid window.",
+                    status=400,
+                    content_type="text/plain; charset=utf-8",
+                )
+            figure = analytics.find_figure(window, slug)
+            if figure is None:
+                raise Http404("No such figure.")
+            return _csv_response(figure, window)
+        sections = analytics.sections(window) if window else []
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": Upload._meta,
+            "title": "Upload analytics",
+            "form": form,
+            "window": window,
+            "query": request.GET.urlencode() if window and request.GET else "window=7",
+            "sections": [
+                (section, [(figure, svg(figure)) for figure in section.figures])
+                for section in sections
+            ],
+        }
+        return TemplateResponse(
+            request,
+            "admin/uploads/uploadanalytics/analytics.html",
+            context,
+            status=200 if window else 400,
+        )
+
+
+def _csv_response(figure: analytics.Figure, window: analytics.Window) -> HttpResponse:
+    name = f"{figure.slug}_{window.first_day}_{window.last_day}"
+    if window.purpose:
+        name += f"_{window.purpose}"
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(figure.columns)
+    for row in figure.rows:
+        writer.writerow("" if value is None else value for value in row)
+    return response

@@ -562,3 +562,86 @@ def test_a_set_up_the_fast_signer_does_not_model_is_signed_by_botocore(alice_api
         checksum_sha256=b64_sha256(body),
     )  # fmt: skip
     assert put_part({"url": signed.url, "headers": signed.headers}, body).status_code == 200
+
+
+# --- What the client went through (for the analytics) ------------------------------------------
+
+
+def test_counters_reported_with_progress_are_kept_on_the_upload_when_it_completes(alice_api):
+    upload = start_upload(alice_api, TWO_PARTS)
+    send_all_parts(alice_api, upload, TWO_PARTS)
+    url = f"/api/uploads/{upload['id']}/progress/"
+    report = {"bytes_uploaded": MiB, "parts_retried": 4, "resumed": True}
+    assert alice_api.post(url, report, format="json").status_code == 204
+    assert Upload.objects.get(pk=upload["id"]).parts_retried == 0  # progress writes no row
+
+    response = complete(alice_api, upload)
+
+    assert response.status_code == 202
+    assert (response.json()["parts_retried"], response.json()["resumed"]) == (4, True)
+    stored = Upload.objects.get(pk=upload["id"])
+    assert (stored.parts_retried, stored.resumed) == (4, True)
+
+
+def test_counters_in_the_complete_body_are_kept_and_never_shrink(alice_api):
+    upload = start_upload(alice_api, TWO_PARTS)
+    send_all_parts(alice_api, upload, TWO_PARTS)
+    progress_url = f"/api/uploads/{upload['id']}/progress/"
+    alice_api.post(progress_url, {"bytes_uploaded": 1, "parts_retried": 5}, format="json")
+
+    response = complete(alice_api, upload, {"parts_retried": 2, "resumed": False})
+
+    assert response.status_code == 202
+    stored = Upload.objects.get(pk=upload["id"])
+    assert (stored.parts_retried, stored.resumed) == (5, False)
+
+
+def test_an_aborted_upload_keeps_the_counters_its_progress_reported(alice_api):
+    upload = start_upload(alice_api, TWO_PARTS)
+    progress_url = f"/api/uploads/{upload['id']}/progress/"
+    alice_api.post(progress_url, {"bytes_uploaded": 1, "parts_retried": 3}, format="json")
+
+    assert alice_api.delete(f"/api/uploads/{upload['id']}/").status_code == 204
+
+    assert Upload.objects.get(pk=upload["id"]).parts_retried == 3
+
+
+def test_old_clients_that_send_no_counters_still_complete(alice_api):
+    upload = start_upload(alice_api, TWO_PARTS)
+    send_all_parts(alice_api, upload, TWO_PARTS)
+
+    assert complete(alice_api, upload).status_code == 202
+    stored = Upload.objects.get(pk=upload["id"])
+    assert (stored.parts_retried, stored.resumed) == (0, False)
+
+
+@pytest.mark.parametrize(
+    "path, body",
+    [
+        ("progress/", {"bytes_uploaded": 1, "parts_retried": -1}),
+        ("progress/", {"bytes_uploaded": 1, "resumed": "perhaps"}),
+        ("complete/", {"parts_retried": "many"}),
+    ],
+)
+def test_bad_counters_are_refused(alice_api, path, body):
+    upload = start_upload(alice_api, TWO_PARTS)
+
+    response = alice_api.post(f"/api/uploads/{upload['id']}/{path}", body, format="json")
+
+    assert response.status_code == 400
+    assert set(response.json()) <= {"parts_retried", "resumed"}
+
+
+def test_the_schema_documents_the_optional_counters(alice_api):
+    schema = alice_api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    def request_body(path):
+        content = schema["paths"][path]["post"]["requestBody"]["content"]
+        reference = content["application/json"]["schema"]["$ref"]
+        return schema["components"]["schemas"][reference.rsplit("/", 1)[1]]
+
+    for path in ["/api/uploads/{id}/progress/", "/api/uploads/{id}/complete/"]:
+        body = request_body(path)
+        assert {"parts_retried", "resumed"} <= set(body["properties"]), path
+        assert not {"parts_retried", "resumed"} & set(body.get("required", [])), path
+        assert body["properties"]["parts_retried"]["minimum"] == 0

@@ -219,7 +219,13 @@ def upload_sign_parts(*, upload: Upload, parts: list[PartRequest]) -> list[s3.Si
 # --- Complete ------------------------------------------------------------------------------
 
 
-def upload_complete(*, upload: Upload, client_etags: dict[int, str] | None = None) -> Upload:
+def upload_complete(
+    *,
+    upload: Upload,
+    client_etags: dict[int, str] | None = None,
+    parts_retried: int | None = None,
+    resumed: bool | None = None,
+) -> Upload:
     """Check with S3 that every planned part arrived, then hand the upload to the worker.
 
     CompleteMultipartUpload itself runs on the worker (``uploads.worker.completion``): for
@@ -241,7 +247,10 @@ def upload_complete(*, upload: Upload, client_etags: dict[int, str] | None = Non
         )
 
     with transaction.atomic():
-        if upload.transition(source=UploadState.UPLOADING, target=UploadState.COMPLETING):
+        counters = client_counters(upload, parts_retried=parts_retried, resumed=resumed)
+        if upload.transition(
+            source=UploadState.UPLOADING, target=UploadState.COMPLETING, **counters
+        ):
             progress.write(
                 upload.pk, stage=UploadStage.COMPLETING.value, bytes_uploaded=upload.size
             )
@@ -251,13 +260,49 @@ def upload_complete(*, upload: Upload, client_etags: dict[int, str] | None = Non
     return upload
 
 
+def client_counters(
+    upload: Upload, *, parts_retried: int | None = None, resumed: bool | None = None
+) -> dict:
+    """What the client reported of its trouble, for the upload's row as it ends: told in this
+    call, or earlier in its progress reports (kept in the cache until then, so that progress
+    never writes a row). Counts only grow: a run that resumes starts its own count at 0."""
+    record = progress.read(upload.pk)
+    try:
+        reported = int(record.get("parts_retried") or 0)
+    except (TypeError, ValueError):
+        reported = 0
+    return {
+        "parts_retried": max(upload.parts_retried, parts_retried or 0, reported),
+        "resumed": bool(upload.resumed or resumed or record.get("resumed")),
+    }
+
+
+def upload_report_progress(
+    *,
+    upload: Upload,
+    bytes_uploaded: int,
+    parts_retried: int | None = None,
+    resumed: bool | None = None,
+) -> None:
+    """The uploader's heartbeat, kept in the cache only; ignored once the bytes have arrived."""
+    if upload.state != UploadState.UPLOADING:
+        return
+    fields = {"bytes_uploaded": min(bytes_uploaded, upload.size)}
+    if parts_retried is not None:
+        fields["parts_retried"] = parts_retried
+    if resumed:
+        fields["resumed"] = True
+    progress.write(upload.pk, stage=UploadStage.UPLOADING.value, **fields)
+
+
 # --- Abort ---------------------------------------------------------------------------------
 
 
 def upload_abort(*, upload: Upload) -> Upload:
     if upload.state == UploadState.ABORTED:
         return upload
-    if not upload.transition(source=UploadState.UPLOADING, target=UploadState.ABORTED):
+    counters = client_counters(upload)
+    if not upload.transition(source=UploadState.UPLOADING, target=UploadState.ABORTED, **counters):
         upload.refresh_from_db()
         if upload.state == UploadState.ABORTED:
             return upload

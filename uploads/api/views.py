@@ -95,6 +95,8 @@ class UploadOutput(serializers.ModelSerializer):
             "sha256",
             "error",
             "result",
+            "parts_retried",
+            "resumed",
         ]
 
 
@@ -235,6 +237,18 @@ class UploadProgressApi(UploadApiView):
 
     class ReportInput(serializers.Serializer):
         bytes_uploaded = serializers.IntegerField(min_value=0)
+        parts_retried = serializers.IntegerField(
+            min_value=0,
+            required=False,
+            help_text="Optional: part transfers this run of the client has sent again so far "
+            "(network errors, 5xx, expired URLs), a running total. Kept for the upload's "
+            "analytics.",
+        )
+        resumed = serializers.BooleanField(
+            required=False,
+            help_text="Optional: true when this run carries on an upload an earlier run left "
+            "unfinished.",
+        )
 
     class ProgressOutput(serializers.Serializer):
         state = serializers.CharField()
@@ -253,12 +267,7 @@ class UploadProgressApi(UploadApiView):
         upload = self.get_upload(pk)
         data = self.ReportInput(data=request.data)
         data.is_valid(raise_exception=True)
-        if upload.state == UploadState.UPLOADING:
-            progress.write(
-                upload.pk,
-                stage=UploadStage.UPLOADING.value,
-                bytes_uploaded=min(data.validated_data["bytes_uploaded"], upload.size),
-            )
+        services.upload_report_progress(upload=upload, **data.validated_data)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -271,14 +280,28 @@ class UploadCompleteApi(UploadApiView):
             etag = serializers.CharField(max_length=100)
 
         parts = ClientPart(many=True, required=False)
+        parts_retried = serializers.IntegerField(
+            min_value=0,
+            required=False,
+            help_text="Optional: part transfers this run sent again (as in progress reports).",
+        )
+        resumed = serializers.BooleanField(
+            required=False, help_text="Optional: this run carried on an unfinished upload."
+        )
 
     @extend_schema(request=CompleteInput, responses={200: UploadOutput, 202: UploadOutput})
     def post(self, request, pk):
         upload = self.get_upload(pk)
         data = self.CompleteInput(data=request.data)
         data.is_valid(raise_exception=True)
-        client_etags = {p["part_number"]: p["etag"] for p in data.validated_data.get("parts", [])}
-        upload = services.upload_complete(upload=upload, client_etags=client_etags)
+        given = data.validated_data
+        client_etags = {p["part_number"]: p["etag"] for p in given.get("parts", [])}
+        upload = services.upload_complete(
+            upload=upload,
+            client_etags=client_etags,
+            parts_retried=given.get("parts_retried"),
+            resumed=given.get("resumed"),
+        )
         final = upload.state in FINAL_STATES
         return Response(
             UploadOutput(upload).data,

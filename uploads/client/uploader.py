@@ -66,6 +66,7 @@ class UploadResult:
     sign_requests: int
     result: dict = field(default_factory=dict)
     error: str = ""
+    parts_retried: int = 0  # part transfers sent again (network errors, 5xx, expired URLs)
 
     @property
     def ok(self) -> bool:
@@ -284,7 +285,7 @@ class S7Client:
         plan = _Plan(size, upload["part_size"], upload["part_count"])
         held = {part["part_number"]: part for part in upload.get("uploaded_parts", [])}
 
-        transfer = _Transfer(self, upload["id"], path, plan, held, on_part_sent)
+        transfer = _Transfer(self, upload["id"], path, plan, held, on_part_sent, resumed=resumed)
         try:
             transfer.run()
             final = self._complete(transfer)
@@ -323,6 +324,7 @@ class S7Client:
             sign_requests=self.sign_requests,
             result=final.get("result") or {},
             error=final.get("error") or "",
+            parts_retried=transfer.parts_retried,
         )
 
     def _complete(self, transfer: _Transfer) -> dict:
@@ -330,7 +332,9 @@ class S7Client:
         path = f"/api/uploads/{transfer.upload_id}/complete/"
         for attempt in range(3):
             try:
-                return self.api("POST", path, json_body={}, ok=(200, 202))
+                # What this run went through, for the site's analytics.
+                counters = {"parts_retried": transfer.parts_retried, "resumed": transfer.resumed}
+                return self.api("POST", path, json_body=counters, ok=(200, 202))
             except ApiError as exc:
                 body = exc.body if isinstance(exc.body, dict) else {}
                 again = sorted(
@@ -370,9 +374,19 @@ class _Transfer:
     """
 
     def __init__(
-        self, client: S7Client, upload_id: str, path: str, plan: _Plan, held: dict, on_part_sent
+        self,
+        client: S7Client,
+        upload_id: str,
+        path: str,
+        plan: _Plan,
+        held: dict,
+        on_part_sent,
+        *,
+        resumed: bool = False,
     ):
         self.client = client
+        self.resumed = resumed
+        self.parts_retried = 0
         self.upload_id = upload_id
         self.path = path
         self.plan = plan
@@ -491,6 +505,7 @@ class _Transfer:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if attempt == client.retries:
                     raise PartError(f"part {n}: {exc}") from exc
+                self._count_retry()
                 client._sleep_before_retry(attempt)
                 continue
             if response.status_code == 200:
@@ -499,8 +514,10 @@ class _Transfer:
             if response.status_code == 403 and attempt < client.retries:
                 # An expired (or clock-skewed) URL: sign it again and retry straight away.
                 force = True
+                self._count_retry()
                 continue
             if response.status_code in RETRY_STATUSES and attempt < client.retries:
+                self._count_retry()
                 client._sleep_before_retry(attempt, response.headers.get("Retry-After"))
                 continue
             if "BadDigest" in body or "InvalidDigest" in body:
@@ -511,6 +528,10 @@ class _Transfer:
         self._advance(len(data))
         if self.on_part_sent is not None:
             self.on_part_sent(n)
+
+    def _count_retry(self) -> None:
+        with self.changed:
+            self.parts_retried += 1
 
     def _advance(self, nbytes: int) -> None:
         with self.changed:
@@ -527,7 +548,11 @@ class _Transfer:
             self.client.api(
                 "POST",
                 f"/api/uploads/{self.upload_id}/progress/",
-                json_body={"bytes_uploaded": self.bytes_done},
+                json_body={
+                    "bytes_uploaded": self.bytes_done,
+                    "parts_retried": self.parts_retried,
+                    "resumed": self.resumed,
+                },
                 ok=(204,),
             )
         except S7ClientError:

@@ -76,12 +76,21 @@ class Upload(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
     result = models.JSONField(default=dict, blank=True)
 
+    # What the uploader or client says it went through: part transfers it sent again (network
+    # errors, 5xx, expired URLs; the largest running total it reported) and whether it carried
+    # on an upload that an earlier run had left unfinished.
+    parts_retried = models.PositiveIntegerField(default=0)
+    resumed = models.BooleanField(default=False)
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["state", "expires_at"]),
             models.Index(fields=["owner", "state"]),
             models.Index(fields=["state", "processing_at"]),
+            # The analytics' windows: uploads started between two times, of one purpose or all.
+            models.Index(fields=["created_at"]),
+            models.Index(fields=["purpose", "created_at"]),
         ]
 
     def __str__(self):
@@ -177,6 +186,15 @@ class Upload(models.Model):
     def download_url(self) -> str:
         """A short-lived URL that downloads the object as an attachment under its filename."""
         return s3.presigned_get(key=self.key, filename=self.filename)
+
+
+class UploadAnalytics(Upload):
+    """No data of its own: the admin's entry for the analytics page (charts of the uploads),
+    so the page is listed on the admin index and has its own view permission."""
+
+    class Meta:
+        proxy = True
+        verbose_name = verbose_name_plural = "upload analytics"
 
 
 class UploadPart(models.Model):

@@ -1,0 +1,78 @@
+"""The admin's analytics page in Chromium, with a month of fixture data, in the light and the
+dark admin theme; each is saved in tests/artifacts/ for people to look at."""
+
+import os
+from datetime import UTC, datetime
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from playwright.sync_api import sync_playwright
+
+from tests.fixtures import ROOT
+from tests.fixtures.analytics import a_month_of_activity
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+
+# What a chart shows: how many bars and points it drew, and the colour of its axis labels.
+CHARTS = """() => [...document.querySelectorAll('svg.s7-chart')].map(svg => ({
+  marks: svg.querySelectorAll('rect, circle').length,
+  width: svg.getBoundingClientRect().width,
+  axis: getComputedStyle(svg.querySelector('.s7-axis')).fill,
+}))"""
+
+
+def test_the_analytics_page_draws_its_charts_in_both_themes(live_server, django_user_model):
+    root = django_user_model.objects.create_superuser("root", "root@example.org", "pw-7-root")
+    a_month_of_activity(root, datetime.now(UTC).date())
+    client = Client()
+    client.force_login(root)
+    cookie = {
+        "name": settings.SESSION_COOKIE_NAME,
+        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+        "url": live_server.url,
+    }
+    ARTIFACTS.mkdir(exist_ok=True)
+    url = f"{live_server.url}/admin/uploads/uploadanalytics/?window=30"
+    seen = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        try:
+            for scheme in ("light", "dark"):
+                context = browser.new_context(
+                    viewport={"width": 1280, "height": 900}, color_scheme=scheme
+                )
+                context.add_cookies([cookie])
+                page = context.new_page()
+                errors = []
+                page.on("pageerror", lambda error, found=errors: found.append(str(error)))
+                assert page.goto(url).status == 200
+                charts = page.evaluate(CHARTS)
+                page.screenshot(path=ARTIFACTS / f"analytics-{scheme}.png", full_page=True)
+                assert errors == []
+                assert len(charts) == 9
+                assert all(chart["marks"] > 0 and chart["width"] > 300 for chart in charts)
+                assert page.locator("#figure-failure-reasons tbody tr").count() >= 1
+                assert page.locator("#figure-slowest-uploads tbody a").count() == 10
+                seen[scheme] = charts[0]["axis"]
+
+                with page.expect_download() as download:
+                    page.locator("#figure-uploads-per-day figcaption a").click()
+                lines = open(download.value.path()).read().splitlines()
+                assert lines[0] == "day,started,ready,failed,aborted,expired,still open"
+                assert len(lines) == 31
+                context.close()
+        finally:
+            browser.close()
+    # The axis labels take the admin's quiet text colour of each theme.
+    assert seen["light"] == "rgb(102, 102, 102)" and seen["dark"] == "rgb(208, 208, 208)"
