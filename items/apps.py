@@ -7,4 +7,7 @@ class ItemsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from items import purposes  # noqa: F401  (registers S7's upload purposes)
+        from items import (
+            purposes,  # noqa: F401  (registers S7's upload purposes)
+            receivers,  # noqa: F401  (deletes the files the site lets go of)
+        )

@@ -171,8 +171,9 @@ def item_save(*, item: Item, tag_names: list[str] | None = None) -> Item:
 def item_delete(*, item: Item) -> None:
     """Delete the item with its versions, screenshots, reviews and downloads.
 
-    Its uploads stay in the engine (a version's file is protected while attached); reviewers'
-    and the owner's counts and the tags' counts follow.
+    The uploads of its versions and screenshots are deleted with them, their stored files once
+    the transaction commits (``items.receivers``); reviewers' and the owner's counts and the
+    tags' counts follow.
     """
     owner_id = item.owner_id
     tag_ids = set(item.tags.values_list("pk", flat=True))

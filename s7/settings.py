@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "uploads.api.limits.ApiBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -211,8 +212,14 @@ UPLOADS_DOWNLOAD_URL_EXPIRES = envint("UPLOADS_DOWNLOAD_URL_EXPIRES", 300)
 UPLOADS_INLINE_URL_EXPIRES = envint("UPLOADS_INLINE_URL_EXPIRES", 6 * 3600)
 UPLOADS_EXPIRE_AFTER = envint("UPLOADS_EXPIRE_AFTER", 24 * 3600)  # an unfinished upload's life
 UPLOADS_MAX_OPEN_PER_USER = envint("UPLOADS_MAX_OPEN_PER_USER", 20)
+# Bytes one user may hold, finished and unfinished uploads together (staff are exempt).
+UPLOADS_QUOTA_BYTES = envint("UPLOADS_QUOTA_BYTES", 10 * 1000**3)
+# A ready upload that nothing attaches within this many seconds (a form left unsent) is deleted.
+UPLOADS_UNATTACHED_GRACE = envint("UPLOADS_UNATTACHED_GRACE", 24 * 3600)
 UPLOADS_PROGRESS_CACHE = env("UPLOADS_PROGRESS_CACHE", "default")
 UPLOADS_PROGRESS_TTL = envint("UPLOADS_PROGRESS_TTL", 24 * 3600)
+# How long (seconds) an upload's answer to GET keeps the parts S3 listed for it.
+UPLOADS_PARTS_LISTING_TTL = envint("UPLOADS_PARTS_LISTING_TTL", 5)
 UPLOADS_VERSION_FILE_MAX_SIZE = envint("UPLOADS_VERSION_FILE_MAX_SIZE", 5 * 1024**3)
 UPLOADS_SCREENSHOT_MAX_SIZE = envint("UPLOADS_SCREENSHOT_MAX_SIZE", 20 * 1024**2)
 UPLOADS_BASE_TEMPLATE = "items/base.html"  # the uploader demo page wears the site's layout
@@ -228,6 +235,11 @@ UPLOADS_MAX_PROCESSING_ATTEMPTS = envint("UPLOADS_MAX_PROCESSING_ATTEMPTS", 8)
 UPLOADS_ORPHAN_MIN_AGE = envint("UPLOADS_ORPHAN_MIN_AGE", 15 * 60)
 UPLOADS_CLEANUP_FAILED_WINDOW = envint("UPLOADS_CLEANUP_FAILED_WINDOW", 7 * 24 * 3600)
 
+# API request bodies larger than this are refused (413) before they are read. The largest body
+# the API takes is a completion listing all 10,000 parts' ETags, some 700 kB.
+API_PATH_PREFIX = "/api/"
+API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", 1024 * 1024)
+
 # --- REST framework. Token auth first, so an anonymous call answers 401 with a challenge. ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -241,6 +253,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "upload_create": env("THROTTLE_UPLOAD_CREATE", "60/min"),
         "upload_sign": env("THROTTLE_UPLOAD_SIGN", "600/min"),
+        # Reads include the uploader polling progress, a few files at a time.
+        "upload_read": env("THROTTLE_UPLOAD_READ", "1200/min"),
+        "upload_write": env("THROTTLE_UPLOAD_WRITE", "600/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
