@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.text import slugify
 
+from items import limits
 from items.models import (
     RESERVED_PERMALINKS,
     Download,
@@ -257,9 +258,18 @@ def review_delete(*, review: Review) -> None:
 
 
 @transaction.atomic
-def download_record(*, version: Version, user=None) -> Download:
+def download_record(*, version: Version, user=None, visitor: str | None = None) -> Download | None:
     """Count one download: the version's and the item's counters, the day's count, and a
-    Download row."""
+    Download row.
+
+    ``visitor`` (``limits.visitor``: the user, or the hashed client address) counts once per
+    version per day (UTC): None when this visitor's download of it today was counted already.
+    """
+    today = timezone.now().astimezone(UTC).date()
+    if visitor is not None and not limits.first_time_today(
+        "download", f"{version.pk}:{visitor}", today
+    ):
+        return None
     Version.objects.filter(pk=version.pk).update(downloads_count=F("downloads_count") + 1)
     Item.objects.filter(pk=version.item_id).update(downloads_count=F("downloads_count") + 1)
     download = Download.objects.create(

@@ -283,6 +283,22 @@ SIGNUP_PASSPHRASE = required("SIGNUP_PASSPHRASE", "pfhor")
 ITEMS_RATING_PRIOR_COUNT = envint("ITEMS_RATING_PRIOR_COUNT", 5)
 ITEMS_RATING_PRIOR = 3.0
 ITEMS_PER_PAGE = envint("ITEMS_PER_PAGE", 20)
+# Proxies in front of the site that append the client's address to X-Forwarded-For (Heroku's
+# router: 1); 0 trusts the socket's address alone.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0)
+# Rates per client address (and per account where it applies): "10/min", "20/15min", "5/hour".
+ITEMS_RATE_DOWNLOAD = env("ITEMS_RATE_DOWNLOAD", "60/min")
+ITEMS_RATES = {
+    "login": {
+        "address": env("ITEMS_RATE_LOGIN_ADDRESS", "30/15min"),
+        "account": env("ITEMS_RATE_LOGIN_ACCOUNT", "10/15min"),
+    },
+    "signup": {"address": env("ITEMS_RATE_SIGNUP_ADDRESS", "10/hour")},
+    "password_reset": {
+        "address": env("ITEMS_RATE_PASSWORD_RESET_ADDRESS", "10/hour"),
+        "account": env("ITEMS_RATE_PASSWORD_RESET_ACCOUNT", "3/hour"),
+    },
+}
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Simplici7y <noreply@simplici7y.com>")
 
