@@ -146,6 +146,11 @@ else:
     }
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "s7")
+# Uploads whose purpose decodes images are processed on their own queue, by a worker of one
+# child (bin/worker), under shorter time limits.
+CELERY_IMAGE_QUEUE = env("CELERY_IMAGE_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-images")
+CELERY_IMAGE_TASK_SOFT_TIME_LIMIT = envint("CELERY_IMAGE_TASK_SOFT_TIME_LIMIT", 120)
+CELERY_IMAGE_TASK_TIME_LIMIT = envint("CELERY_IMAGE_TASK_TIME_LIMIT", 150)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -222,6 +227,14 @@ UPLOADS_PROGRESS_TTL = envint("UPLOADS_PROGRESS_TTL", 24 * 3600)
 UPLOADS_PARTS_LISTING_TTL = envint("UPLOADS_PARTS_LISTING_TTL", 5)
 UPLOADS_VERSION_FILE_MAX_SIZE = envint("UPLOADS_VERSION_FILE_MAX_SIZE", 5 * 1024**3)
 UPLOADS_SCREENSHOT_MAX_SIZE = envint("UPLOADS_SCREENSHOT_MAX_SIZE", 20 * 1024**2)
+# Images are refused from their header when decoding them would cost more than this: pixels
+# for JPEG (decoded at reduced scale), fewer for PNG, GIF and WebP (decoded whole), and bytes of
+# decoded pixels whatever the format. The image worker has one child: see bench/results.md.
+UPLOADS_IMAGE_MAX_PIXELS = envint("UPLOADS_IMAGE_MAX_PIXELS", 90_000_000)
+UPLOADS_IMAGE_MAX_PIXELS_DECODED_WHOLE = envint(
+    "UPLOADS_IMAGE_MAX_PIXELS_DECODED_WHOLE", 40_000_000
+)
+UPLOADS_IMAGE_MEMORY_BUDGET = envint("UPLOADS_IMAGE_MEMORY_BUDGET", 160 * 1024**2)
 UPLOADS_BASE_TEMPLATE = "items/base.html"  # the uploader demo page wears the site's layout
 UPLOADS_CORS_ORIGINS = envlist("UPLOADS_CORS_ORIGINS") or ([SITE_URL] if SITE_URL else [])
 # The worker. An upload left in completing or processing this long (seconds) is
