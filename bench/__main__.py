@@ -22,6 +22,8 @@ TITLES = {
     4: "4. The API under load",
     5: "5. Completing a 10,000-part upload",
     6: "6. Screenshot renditions of a large JPEG",
+    7: "7. The worker dyno's memory: every process, large files and hostile images at once",
+    8: "8. A 20 MB body refused before it is read",
 }
 
 
@@ -41,7 +43,7 @@ def main(argv=None) -> int:
     sections: dict[int, str] = {}
     try:
         services.start()
-        from bench import completion, images, load, signing, transfer
+        from bench import completion, images, limits, load, signing, transfer, worker_memory
 
         with tempfile.TemporaryDirectory(prefix="s7-bench-files-") as folder:
             workdir = Path(folder)
@@ -49,7 +51,11 @@ def main(argv=None) -> int:
                 print("benchmarks 1 and 2: large file, three ways", file=sys.stderr)
                 one, two, _ = transfer.run(services, sizes, workdir)
                 sections[1], sections[2] = one, two
-            for number, module in ((3, signing), (4, load), (5, completion), (6, images)):
+            modules = (
+                (3, signing), (4, load), (5, completion), (6, images), (7, worker_memory),
+                (8, limits),
+            )  # fmt: skip
+            for number, module in modules:
                 if number in only:
                     print(f"benchmark {number}", file=sys.stderr)
                     sections[number] = module.run(services, sizes, workdir)[0]

@@ -176,9 +176,9 @@ if REDIS_URL:
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = float(envint("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", 20))
 # A lost broker connection would redeliver the running tasks anyway: stop them, don't run twice.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
-# A child that grew past this (KiB) after decoding a big image is replaced: fragmented memory
-# is never given back, and a dyno has 512 MB for every child.
-CELERY_WORKER_MAX_MEMORY_PER_CHILD = envint("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 300_000)
+# A child that grew past this (KiB) is replaced after its task: fragmented memory is never given
+# back. The image worker (bin/worker) has its own, higher limit: decoding is what grows it.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = envint("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 160_000)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "expire-stale-uploads": {
@@ -232,9 +232,9 @@ UPLOADS_SCREENSHOT_MAX_SIZE = envint("UPLOADS_SCREENSHOT_MAX_SIZE", 20 * 1024**2
 # decoded pixels whatever the format. The image worker has one child: see bench/results.md.
 UPLOADS_IMAGE_MAX_PIXELS = envint("UPLOADS_IMAGE_MAX_PIXELS", 90_000_000)
 UPLOADS_IMAGE_MAX_PIXELS_DECODED_WHOLE = envint(
-    "UPLOADS_IMAGE_MAX_PIXELS_DECODED_WHOLE", 40_000_000
+    "UPLOADS_IMAGE_MAX_PIXELS_DECODED_WHOLE", 24_000_000
 )
-UPLOADS_IMAGE_MEMORY_BUDGET = envint("UPLOADS_IMAGE_MEMORY_BUDGET", 160 * 1024**2)
+UPLOADS_IMAGE_MEMORY_BUDGET = envint("UPLOADS_IMAGE_MEMORY_BUDGET", 96 * 1024**2)
 UPLOADS_BASE_TEMPLATE = "items/base.html"  # the uploader demo page wears the site's layout
 UPLOADS_CORS_ORIGINS = envlist("UPLOADS_CORS_ORIGINS") or ([SITE_URL] if SITE_URL else [])
 # The worker. An upload left in completing or processing this long (seconds) is

@@ -74,8 +74,8 @@ class ImageLimits:
     """
 
     max_pixels: int = MAX_PIXELS
-    max_pixels_decoded_whole: int = 40_000_000
-    memory_budget: int = 160 * MiB
+    max_pixels_decoded_whole: int = 24_000_000
+    memory_budget: int = 96 * MiB
 
     def max_pixels_for(self, format: str) -> int:
         if format in REDUCED_DECODING_FORMATS:
