@@ -83,15 +83,36 @@ def test_a_slow_image_holds_up_nothing_but_images(dyno, alice, settings):
     assert image.__class__.objects.get(pk=image.pk).state == UploadState.PROCESSING
 
 
-def test_sigterm_stops_both_workers_and_the_script(dyno):
+def test_when_one_worker_dies_the_other_is_stopped_and_the_script_fails(dyno):
+    images = next(
+        int(pid)
+        for pid in subprocess.run(
+            ["pgrep", "-P", str(dyno.pid)], capture_output=True, text=True
+        ).stdout.split()
+        if "images@" in open(f"/proc/{pid}/cmdline").read()
+    )
+    os.kill(images, signal.SIGKILL)
+
+    assert dyno.wait(timeout=40) != 0
+    # The main worker was stopped; the killed worker's orphaned pool child notices by itself.
+    deadline = time.monotonic() + 20
+    while subprocess.run(["pgrep", "-s", str(dyno.pid)], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline, "a worker process outlived bin/worker"
+        time.sleep(0.2)
+
+
+def test_sigterm_to_the_dyno_stops_both_workers_and_then_the_script(dyno):
     children = subprocess.run(
         ["pgrep", "-s", str(dyno.pid)], capture_output=True, text=True
     ).stdout.split()
     assert len(children) >= 5  # the script, two workers, their children, beat
 
-    dyno.send_signal(signal.SIGTERM)  # as honcho does: to the script alone
+    os.killpg(dyno.pid, signal.SIGTERM)  # as Heroku (every process) and honcho (killpg) do
 
-    assert dyno.wait(timeout=40) in (0, 1, -signal.SIGTERM, 128 + signal.SIGTERM)
+    assert dyno.wait(timeout=40) == 0
+    log = dyno.log_path.read_text()
+    assert "Hitting Ctrl+C again" in log  # each worker began its soft shutdown...
+    assert "Waiting gracefully for cold shutdown" not in log  # ...and was not signalled twice
     deadline = time.monotonic() + 10
     while subprocess.run(["pgrep", "-s", str(dyno.pid)], capture_output=True).returncode == 0:
         assert time.monotonic() < deadline, "a worker process outlived bin/worker"

@@ -4,6 +4,7 @@ import hashlib
 import io
 import os
 import re
+import time
 
 import pytest
 from PIL import Image
@@ -111,7 +112,11 @@ def test_a_hostile_image_fails_with_a_reason_and_its_object_is_deleted(
 
     assert upload.state == "failed", name
     assert expected in upload.error, (name, upload.error)
-    assert s3.head_object(upload.key) is None
+    # The worker deletes the object just after the failure is recorded.
+    deadline = time.monotonic() + 10
+    while s3.head_object(upload.key) is not None:
+        assert time.monotonic() < deadline, f"{upload.key} is still stored"
+        time.sleep(0.05)
     assert "renditions" not in upload.result
     assert celery_worker.poll() is None
 
