@@ -21,7 +21,7 @@ from items.forms import ItemForm, ReviewForm, ScreenshotsForm, SettingsForm, Sig
 from items.models import Item, Review, Tag, User, Version
 
 # A whole number as people type it in ASCII: str.isdigit() also takes "²", which int() refuses.
-_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")  # within a bigint
 
 
 def too_many_requests(request, sentence: str, retry_after: int):
