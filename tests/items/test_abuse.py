@@ -192,3 +192,13 @@ def test_behind_the_router_the_forwarded_address_is_the_visitors():
         for n in (7, 7, 7, 8)
     ]
     assert [answer.status_code for answer in answers] == [200, 200, 429, 200]
+
+
+def test_a_rate_that_cannot_be_read_stops_start_up(settings):
+    from django.core.checks import run_checks
+
+    settings.ITEMS_RATE_DOWNLOAD = "sixty a minute"
+    errors = [error for error in run_checks() if error.id == "items.E001"]
+    assert [error.msg for error in errors] == [
+        "ITEMS_RATE_DOWNLOAD: A rate reads like 10/min or 20/15min, not 'sixty a minute'."
+    ]
