@@ -24,6 +24,8 @@ TITLES = {
     6: "6. Screenshot renditions of a large JPEG",
     7: "7. The item page of an item with a million downloads",
     8: "8. The admin's analytics page over a year of data",
+    9: "9. The worker dyno's memory: every process, large files and hostile images at once",
+    10: "10. A 20 MB body refused before it is read",
 }
 
 
@@ -43,7 +45,17 @@ def main(argv=None) -> int:
     sections: dict[int, str] = {}
     try:
         services.start()
-        from bench import analytics, completion, images, itempage, load, signing, transfer
+        from bench import (
+            analytics,
+            completion,
+            images,
+            itempage,
+            limits,
+            load,
+            signing,
+            transfer,
+            worker_memory,
+        )
 
         with tempfile.TemporaryDirectory(prefix="s7-bench-files-") as folder:
             workdir = Path(folder)
@@ -58,6 +70,8 @@ def main(argv=None) -> int:
                 (6, images),
                 (7, itempage),
                 (8, analytics),
+                (9, worker_memory),
+                (10, limits),
             )
             for number, module in benchmarks:
                 if number in only:

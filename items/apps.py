@@ -7,7 +7,11 @@ class ItemsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from items import purposes  # noqa: F401  (registers S7's upload purposes)
+        from items import (
+            checks,  # noqa: F401  (registers the system checks)
+            purposes,  # noqa: F401  (registers S7's upload purposes)
+            receivers,  # noqa: F401  (deletes the files the site lets go of)
+        )
         from items.reports import downloads_section
         from uploads.reports.analytics import add_section
 

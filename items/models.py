@@ -96,9 +96,11 @@ class Version(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="versions")
     name = models.CharField(max_length=60, help_text="For example 1.0 or 2024-05-01.")
     notes = models.TextField(blank=True, help_text="Markdown: what changed.")
-    # A version is either a file the site serves or a link elsewhere, never both.
+    # A version is either a file the site serves or a link elsewhere, never both. The file
+    # cannot be deleted while the version holds it, except together with the version (its
+    # item or owner deleted); the version's deletion then deletes the file (items.receivers).
     file = models.OneToOneField(
-        "uploads.Upload", null=True, blank=True, on_delete=models.PROTECT, related_name="version"
+        "uploads.Upload", null=True, blank=True, on_delete=models.RESTRICT, related_name="version"
     )
     link = models.URLField(max_length=500, blank=True)
     downloads_count = models.PositiveIntegerField(default=0)
@@ -164,7 +166,7 @@ class Screenshot(models.Model):
     title = models.CharField(max_length=120, blank=True)
     order = models.PositiveIntegerField(default=0)
     upload = models.OneToOneField(
-        "uploads.Upload", on_delete=models.PROTECT, related_name="screenshot"
+        "uploads.Upload", on_delete=models.RESTRICT, related_name="screenshot"
     )
     created_at = models.DateTimeField(default=timezone.now)
 

@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.text import slugify
 
-from items import announcements
+from items import announcements, limits
 from items.models import (
     RESERVED_PERMALINKS,
     Download,
@@ -172,8 +172,9 @@ def item_save(*, item: Item, tag_names: list[str] | None = None) -> Item:
 def item_delete(*, item: Item) -> None:
     """Delete the item with its versions, screenshots, reviews and downloads.
 
-    Its uploads stay in the engine (a version's file is protected while attached); reviewers'
-    and the owner's counts and the tags' counts follow.
+    The uploads of its versions and screenshots are deleted with them, their stored files once
+    the transaction commits (``items.receivers``); reviewers' and the owner's counts and the
+    tags' counts follow.
     """
     owner_id = item.owner_id
     tag_ids = set(item.tags.values_list("pk", flat=True))
@@ -283,9 +284,18 @@ def review_delete(*, review: Review) -> None:
 
 
 @transaction.atomic
-def download_record(*, version: Version, user=None) -> Download:
+def download_record(*, version: Version, user=None, visitor: str | None = None) -> Download | None:
     """Count one download: the version's and the item's counters, the day's count, and a
-    Download row."""
+    Download row.
+
+    ``visitor`` (``limits.visitor``: the user, or the hashed client address) counts once per
+    version per day (UTC): None when this visitor's download of it today was counted already.
+    """
+    today = timezone.now().astimezone(UTC).date()
+    if visitor is not None and not limits.first_time_today(
+        "download", f"{version.pk}:{visitor}", today
+    ):
+        return None
     Version.objects.filter(pk=version.pk).update(downloads_count=F("downloads_count") + 1)
     Item.objects.filter(pk=version.item_id).update(downloads_count=F("downloads_count") + 1)
     download = Download.objects.create(

@@ -72,8 +72,10 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path(
         "login/",
-        auth_views.LoginView.as_view(
-            template_name="items/account/login.html", redirect_authenticated_user=True
+        views.limit_posts("login", account_field="username")(
+            auth_views.LoginView.as_view(
+                template_name="items/account/login.html", redirect_authenticated_user=True
+            )
         ),
         name="login",
     ),
@@ -95,10 +97,12 @@ urlpatterns = [
     ),
     path(
         "password_reset/",
-        auth_views.PasswordResetView.as_view(
-            template_name="items/account/password_reset_form.html",
-            email_template_name="items/account/password_reset_email.txt",
-            subject_template_name="items/account/password_reset_subject.txt",
+        views.limit_posts("password_reset", account_field="email")(
+            auth_views.PasswordResetView.as_view(
+                template_name="items/account/password_reset_form.html",
+                email_template_name="items/account/password_reset_email.txt",
+                subject_template_name="items/account/password_reset_subject.txt",
+            )
         ),
         name="password_reset",
     ),

@@ -1,5 +1,9 @@
 """The site's pages. Views parse input, check who may act, call a service and render."""
 
+import functools
+import re
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -13,7 +17,7 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from items import selectors, services
+from items import limits, selectors, services
 from items.forms import (
     ItemForm,
     ReviewEditForm,
@@ -51,6 +55,61 @@ SIDEBAR_LINKS = [
         ("Marathon: Infinity", "marathon-infinity"),
     ]),
 ]  # fmt: skip
+
+# A whole number as people type it in ASCII: str.isdigit() also takes "²", which int() refuses.
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")  # within a bigint
+
+
+def too_many_requests(request, sentence: str, retry_after: int):
+    """429 with a sentence a person can act on, and when to try again."""
+    response = render(
+        request,
+        "items/too_many_requests.html",
+        {"sentence": sentence, "minutes": max(1, -(-retry_after // 60))},
+        status=429,
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+# What a person is told when an account form is refused for its rate, by what was limited.
+_TOO_MANY = {
+    "login": "Too many log-in attempts",
+    "signup": "Too many sign-ups",
+    "password_reset": "Too many password reset requests",
+}
+
+
+def limit_posts(scope: str, *, account_field: str | None = None):
+    """Refuse (429) POSTs to the view past ``ITEMS_RATES[scope]`` per client address and,
+    when ``account_field`` names the form's account field, per account: guessing passwords
+    from many addresses is limited too."""
+
+    def wrap(view):
+        @functools.wraps(view)
+        def limited(request, *args, **kwargs):
+            rates = settings.ITEMS_RATES[scope]
+            if request.method == "POST":
+                wait = limits.hit(
+                    f"{scope}:address",
+                    limits.client_address(request),
+                    limits.Rate.parse(rates["address"]),
+                )
+                whose = "from your address"
+                account = request.POST.get(account_field, "") if account_field else ""
+                account = account.strip().lower()[:254]
+                if not wait and account and "account" in rates:
+                    wait = limits.hit(
+                        f"{scope}:account", account, limits.Rate.parse(rates["account"])
+                    )
+                    whose = "for this account"
+                if wait:
+                    return too_many_requests(request, f"{_TOO_MANY[scope]} {whose}.", wait)
+            return view(request, *args, **kwargs)
+
+        return limited
+
+    return wrap
 
 
 def _page(request, queryset, per_page=None):
@@ -273,6 +332,7 @@ def review_list(request):
 
 
 @require_http_methods(["GET", "POST"])
+@limit_posts("signup")
 def signup(request):
     if request.user.is_authenticated:
         return redirect("home")
@@ -390,8 +450,15 @@ def screenshots(request, permalink):
     if request.method == "POST" and request.POST.get("action") == "arrange":
         orders, titles, delete = {}, {}, set()
         for shot in item.screenshots.all():
-            order = request.POST.get(f"order_{shot.pk}", "")
-            if order.strip().isdigit():
+            order = request.POST.get(f"order_{shot.pk}", "").strip()
+            if order and not _WHOLE_NUMBER.fullmatch(order):
+                messages.error(
+                    request,
+                    f"The position “{order[:20]}” is not a whole number like 1, 2 or 3; "
+                    "nothing was saved.",
+                )
+                return redirect("screenshot_new", permalink=item.permalink)
+            if order:
                 orders[shot.pk] = min(int(order), 10_000)
             titles[shot.pk] = request.POST.get(f"title_{shot.pk}", shot.title)[:120]
             if request.POST.get(f"delete_{shot.pk}"):
@@ -446,14 +513,36 @@ def review_new(request, permalink):
 # --- Downloads -----------------------------------------------------------------------------
 
 
+def _is_a_visit(request) -> bool:
+    """A person following the link counts; an ``<img>``, a script's fetch or a browser's
+    prefetch or prerender of the same URL does not."""
+    # A frame counts nothing either: any page could hide one to inflate a count.
+    if request.headers.get("Sec-Fetch-Dest", "document").lower() != "document":
+        return False
+    purpose = " ".join(
+        request.headers.get(name, "") for name in ("Sec-Purpose", "Purpose", "X-Moz")
+    ).lower()
+    return "prefetch" not in purpose and "prerender" not in purpose
+
+
 @never_cache
 def download(request, permalink):
-    """Count a download and send the browser to the file (a presigned S3 URL) or the link."""
+    """Count a download and send the browser to the file (a presigned S3 URL), or show the
+    page that says where a link leads."""
+    wait = limits.hit(
+        "download",
+        limits.client_address(request),
+        limits.Rate.parse(settings.ITEMS_RATE_DOWNLOAD),
+    )
+    if wait:
+        return too_many_requests(
+            request, "Too many downloads from your address in a short time.", wait
+        )
     item = get_object_or_404(Item, permalink=permalink)
     versions = Version.objects.filter(item=item).select_related("file")
     version_id = request.GET.get("version")
     if version_id:
-        if not version_id.isdigit():
+        if not _WHOLE_NUMBER.fullmatch(version_id):
             raise Http404
         version = get_object_or_404(versions, pk=int(version_id))
     else:
@@ -463,9 +552,18 @@ def download(request, permalink):
     if not version.is_ready:
         messages.info(request, "This file is still being processed; try again in a minute.")
         return redirect(item)
-    services.download_record(version=version, user=request.user)
+    if _is_a_visit(request):
+        services.download_record(
+            version=version, user=request.user, visitor=limits.visitor(request)
+        )
     if version.link:
-        return redirect(version.link)
+        # Never a redirect: a link under the site's name must not send people elsewhere
+        # unannounced (an open redirect is a phisher's favourite tool).
+        return render(
+            request,
+            "items/leaving.html",
+            {"item": item, "version": version, "host": urlsplit(version.link).hostname or ""},
+        )
     return redirect(version.file.download_url())
 
 

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "uploads.api.limits.ApiBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -145,6 +146,11 @@ else:
     }
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "s7")
+# Uploads whose purpose decodes images are processed on their own queue, by a worker of one
+# child (bin/worker), under shorter time limits.
+CELERY_IMAGE_QUEUE = env("CELERY_IMAGE_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-images")
+CELERY_IMAGE_TASK_SOFT_TIME_LIMIT = envint("CELERY_IMAGE_TASK_SOFT_TIME_LIMIT", 120)
+CELERY_IMAGE_TASK_TIME_LIMIT = envint("CELERY_IMAGE_TASK_TIME_LIMIT", 150)
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -170,9 +176,9 @@ if REDIS_URL:
 CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = float(envint("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", 20))
 # A lost broker connection would redeliver the running tasks anyway: stop them, don't run twice.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
-# A child that grew past this (KiB) after decoding a big image is replaced: fragmented memory
-# is never given back, and a dyno has 512 MB for every child.
-CELERY_WORKER_MAX_MEMORY_PER_CHILD = envint("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 300_000)
+# A child that grew past this (KiB) is replaced after its task: fragmented memory is never given
+# back. The image worker (bin/worker) has its own, higher limit: decoding is what grows it.
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = envint("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 160_000)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE = {
     "expire-stale-uploads": {
@@ -211,10 +217,24 @@ UPLOADS_DOWNLOAD_URL_EXPIRES = envint("UPLOADS_DOWNLOAD_URL_EXPIRES", 300)
 UPLOADS_INLINE_URL_EXPIRES = envint("UPLOADS_INLINE_URL_EXPIRES", 6 * 3600)
 UPLOADS_EXPIRE_AFTER = envint("UPLOADS_EXPIRE_AFTER", 24 * 3600)  # an unfinished upload's life
 UPLOADS_MAX_OPEN_PER_USER = envint("UPLOADS_MAX_OPEN_PER_USER", 20)
+# Bytes one user may hold, finished and unfinished uploads together (staff are exempt).
+UPLOADS_QUOTA_BYTES = envint("UPLOADS_QUOTA_BYTES", 10 * 1000**3)
+# A ready upload that nothing attaches within this many seconds (a form left unsent) is deleted.
+UPLOADS_UNATTACHED_GRACE = envint("UPLOADS_UNATTACHED_GRACE", 24 * 3600)
 UPLOADS_PROGRESS_CACHE = env("UPLOADS_PROGRESS_CACHE", "default")
 UPLOADS_PROGRESS_TTL = envint("UPLOADS_PROGRESS_TTL", 24 * 3600)
+# How long (seconds) an upload's answer to GET keeps the parts S3 listed for it.
+UPLOADS_PARTS_LISTING_TTL = envint("UPLOADS_PARTS_LISTING_TTL", 5)
 UPLOADS_VERSION_FILE_MAX_SIZE = envint("UPLOADS_VERSION_FILE_MAX_SIZE", 5 * 1024**3)
 UPLOADS_SCREENSHOT_MAX_SIZE = envint("UPLOADS_SCREENSHOT_MAX_SIZE", 20 * 1024**2)
+# Images are refused from their header when decoding them would cost more than this: pixels
+# for JPEG (decoded at reduced scale), fewer for PNG, GIF and WebP (decoded whole), and bytes of
+# decoded pixels whatever the format. The image worker has one child: see bench/results.md.
+UPLOADS_IMAGE_MAX_PIXELS = envint("UPLOADS_IMAGE_MAX_PIXELS", 90_000_000)
+UPLOADS_IMAGE_MAX_PIXELS_DECODED_WHOLE = envint(
+    "UPLOADS_IMAGE_MAX_PIXELS_DECODED_WHOLE", 24_000_000
+)
+UPLOADS_IMAGE_MEMORY_BUDGET = envint("UPLOADS_IMAGE_MEMORY_BUDGET", 96 * 1024**2)
 UPLOADS_BASE_TEMPLATE = "items/base.html"  # the uploader demo page wears the site's layout
 UPLOADS_CORS_ORIGINS = envlist("UPLOADS_CORS_ORIGINS") or ([SITE_URL] if SITE_URL else [])
 # The worker. An upload left in completing or processing this long (seconds) is
@@ -227,6 +247,11 @@ UPLOADS_MAX_PROCESSING_ATTEMPTS = envint("UPLOADS_MAX_PROCESSING_ATTEMPTS", 8)
 # to be committed); objects of uploads failed within the window are deleted if still there.
 UPLOADS_ORPHAN_MIN_AGE = envint("UPLOADS_ORPHAN_MIN_AGE", 15 * 60)
 UPLOADS_CLEANUP_FAILED_WINDOW = envint("UPLOADS_CLEANUP_FAILED_WINDOW", 7 * 24 * 3600)
+
+# API request bodies larger than this are refused (413) before they are read. The largest body
+# the API takes is a completion listing all 10,000 parts' ETags, some 700 kB.
+API_PATH_PREFIX = "/api/"
+API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", 1024 * 1024)
 
 # --- REST framework. Token auth first, so an anonymous call answers 401 with a challenge. ---
 REST_FRAMEWORK = {
@@ -241,6 +266,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "upload_create": env("THROTTLE_UPLOAD_CREATE", "60/min"),
         "upload_sign": env("THROTTLE_UPLOAD_SIGN", "600/min"),
+        # Reads include the uploader polling progress, a few files at a time.
+        "upload_read": env("THROTTLE_UPLOAD_READ", "1200/min"),
+        "upload_write": env("THROTTLE_UPLOAD_WRITE", "600/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -268,6 +296,22 @@ SIGNUP_PASSPHRASE = required("SIGNUP_PASSPHRASE", "pfhor")
 ITEMS_RATING_PRIOR_COUNT = envint("ITEMS_RATING_PRIOR_COUNT", 5)
 ITEMS_RATING_PRIOR = 3.0
 ITEMS_PER_PAGE = envint("ITEMS_PER_PAGE", 20)
+# Proxies in front of the site that append the client's address to X-Forwarded-For (Heroku's
+# router: 1); 0 trusts the socket's address alone.
+TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0)
+# Rates per client address (and per account where it applies): "10/min", "20/15min", "5/hour".
+ITEMS_RATE_DOWNLOAD = env("ITEMS_RATE_DOWNLOAD", "60/min")
+ITEMS_RATES = {
+    "login": {
+        "address": env("ITEMS_RATE_LOGIN_ADDRESS", "30/15min"),
+        "account": env("ITEMS_RATE_LOGIN_ACCOUNT", "10/15min"),
+    },
+    "signup": {"address": env("ITEMS_RATE_SIGNUP_ADDRESS", "10/hour")},
+    "password_reset": {
+        "address": env("ITEMS_RATE_PASSWORD_RESET_ADDRESS", "10/hour"),
+        "account": env("ITEMS_RATE_PASSWORD_RESET_ACCOUNT", "3/hour"),
+    },
+}
 EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Simplici7y <noreply@simplici7y.com>")
 

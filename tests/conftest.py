@@ -87,10 +87,13 @@ def celery_worker(local_s3, discord, django_db_setup, django_db_blocker):
         "AWS_STORAGE_BUCKET_NAME": settings.AWS_STORAGE_BUCKET_NAME,
         "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
         **discord.env(),
+        "CELERY_IMAGE_QUEUE": settings.CELERY_IMAGE_QUEUE,
     }
     command = [
         sys.executable, "-m", "celery", "-A", "tests.fixtures.worker_app", "worker",
-        "--queues", settings.CELERY_TASK_DEFAULT_QUEUE, "--concurrency", "2",
+        # Both queues, so that image uploads (routed to their own queue) are processed too.
+        "--queues", f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.CELERY_IMAGE_QUEUE}",
+        "--concurrency", "2",
         "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "INFO",
     ]  # fmt: skip
     with open(log_path, "wb") as log:

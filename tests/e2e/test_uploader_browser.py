@@ -456,3 +456,26 @@ def test_a_screenshot_shows_its_thumbnail_once_ready_and_a_broken_one_says_why(p
     broken = Upload.objects.get(owner__username="alice", filename="broken.png")
     assert broken.state == "failed" and broken.error
     assert status_of(page, "screenshot") == broken.error
+
+
+def test_a_file_past_the_quota_is_refused_with_what_is_used_and_allowed(
+    page, tmp_path, alice, settings
+):
+    from tests.fixtures.site import ready_upload
+
+    settings.UPLOADS_QUOTA_BYTES = 1000**3
+    ready_upload(alice, size=990_000_000)
+    a_zip(tmp_path / "episode.zip", 12 * 1000 * 1000)
+    open_demo(page)
+
+    pick(page, "version_file", tmp_path / "episode.zip")
+    page.wait_for_function(
+        "() => /exceed/.test(document.querySelector('#id_version_file-uploader').innerText)"
+    )
+
+    page.screenshot(path=str(ARTIFACTS / "uploader-over-quota.png"))
+    assert status_of(page, "version_file") == (
+        "You have used 990 MB of your 1 GB; this 12 MB file would exceed it."
+    )
+    assert page.puts == []
+    assert Upload.objects.filter(owner=alice).count() == 1

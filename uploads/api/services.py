@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from uploads.core import progress, purposes
+from uploads.core import progress, purposes, quota
 from uploads.core.dispatch import enqueue_processing
 from uploads.core.errors import (
     InvalidUpload,
@@ -32,7 +33,7 @@ from uploads.core.errors import (
     WrongState,
 )
 from uploads.core.models import Upload, UploadPart, UploadState
-from uploads.core.parts import describe, held_parts, problems_with
+from uploads.core.parts import describe, forget_listing, held_parts, problems_with
 from uploads.core.plan import PlanError, plan_parts
 from uploads.core.progress import UploadStage
 from uploads.core.signals import upload_state_changed
@@ -99,6 +100,8 @@ def upload_create(*, owner, filename: str, size: int, content_type: str, purpose
             f"You have {open_uploads} unfinished uploads; finish or cancel one first."
         )
 
+    quota.check_quota(owner, size)
+
     upload_id = uuid.uuid4()
     prefix = policy.key_prefix or policy.name
     key = f"uploads/{prefix}/{upload_id}/{safe_filename(name)}"
@@ -111,20 +114,25 @@ def upload_create(*, owner, filename: str, size: int, content_type: str, purpose
 
     now = timezone.now()
     try:
-        upload = Upload.objects.create(
-            id=upload_id,
-            owner=owner,
-            purpose=policy.name,
-            filename=name,
-            key=key,
-            size=size,
-            content_type=served_type,
-            part_size=plan.part_size,
-            part_count=plan.part_count,
-            s3_upload_id=s3_upload_id,
-            created_at=now,
-            expires_at=now + timedelta(seconds=settings.UPLOADS_EXPIRE_AFTER),
-        )
+        with transaction.atomic():
+            # Checked again with the owner's row locked, so that two uploads started at once
+            # cannot both fit in the room left for one.
+            list(get_user_model().objects.select_for_update().filter(pk=owner.pk).values("pk"))
+            quota.check_quota(owner, size)
+            upload = Upload.objects.create(
+                id=upload_id,
+                owner=owner,
+                purpose=policy.name,
+                filename=name,
+                key=key,
+                size=size,
+                content_type=served_type,
+                part_size=plan.part_size,
+                part_count=plan.part_count,
+                s3_upload_id=s3_upload_id,
+                created_at=now,
+                expires_at=now + timedelta(seconds=settings.UPLOADS_EXPIRE_AFTER),
+            )
     except Exception:
         # No row will ever know this multipart upload: abort it rather than orphan it.
         s3.abort_multipart_upload(key=key, upload_id=s3_upload_id)
@@ -203,6 +211,7 @@ def upload_sign_parts(*, upload: Upload, parts: list[PartRequest]) -> list[s3.Si
         unique_fields=["upload", "part_number"],
         update_fields=["checksum_sha256", "content_md5", "signed_at"],
     )
+    forget_listing(upload)
     return [
         s3.sign_part(
             key=upload.key,

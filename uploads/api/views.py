@@ -15,6 +15,7 @@ from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from uploads.api import services
+from uploads.api.limits import LimitedJSONParser
 from uploads.core import progress, purposes
 from uploads.core.errors import UploadError
 from uploads.core.models import FINAL_STATES, Upload, UploadState
@@ -33,8 +34,20 @@ class TolerantScopedThrottle(ScopedRateThrottle):
             return True
 
 
+class ErrorOutput(serializers.Serializer):
+    detail = serializers.CharField(help_text="A sentence for the uploader.")
+
+
+def errors(*statuses: int) -> dict:
+    """The error answers an operation documents, beside the ones every operation may give."""
+    return {code: ErrorOutput for code in (401, 429, *statuses)}
+
+
 class UploadApiView(APIView):
-    throttle_scopes: dict[str, str] = {}
+    # The API speaks JSON only: a form or multipart body answers 415.
+    parser_classes = [LimitedJSONParser]
+    # Every method is throttled per user; the scopes' rates are in REST_FRAMEWORK's settings.
+    throttle_scopes: dict[str, str] = {"GET": "upload_read"}
 
     def get_throttles(self):
         scope = self.throttle_scopes.get(self.request.method)
@@ -111,12 +124,12 @@ class HeldPartOutput(serializers.Serializer):
 class UploadsApi(UploadApiView):
     """``GET``: the caller's uploads (to find one to resume). ``POST``: start an upload."""
 
-    throttle_scopes = {"POST": "upload_create"}
+    throttle_scopes = {"GET": "upload_read", "POST": "upload_create"}
 
     class ListFilters(serializers.Serializer):
         state = serializers.ChoiceField(choices=UploadState.choices, required=False)
-        purpose = serializers.CharField(required=False)
-        filename = serializers.CharField(required=False)
+        purpose = serializers.CharField(required=False, max_length=50)
+        filename = serializers.CharField(required=False, max_length=1024)
         size = serializers.IntegerField(required=False, min_value=0)
 
     class CreateInput(serializers.Serializer):
@@ -127,14 +140,24 @@ class UploadsApi(UploadApiView):
         )
         purpose = serializers.CharField(max_length=50)
 
-    @extend_schema(parameters=[ListFilters], responses=UploadOutput(many=True))
+    @extend_schema(
+        parameters=[ListFilters], responses={200: UploadOutput(many=True), **errors(400)}
+    )
     def get(self, request):
         filters = self.ListFilters(data=request.query_params)
         filters.is_valid(raise_exception=True)
         uploads = uploads_for_user(request.user, **filters.validated_data)[:100]
         return Response(UploadOutput(uploads, many=True).data)
 
-    @extend_schema(request=CreateInput, responses={201: UploadOutput})
+    @extend_schema(
+        request=CreateInput,
+        responses={201: UploadOutput, **errors(400, 413, 415, 503)},
+        description=(
+            "413 when the file is larger than its purpose allows, when the body is too large, "
+            "or when the file would pass the user's quota (finished and unfinished uploads "
+            "together); the sentence says how much is used and allowed."
+        ),
+    )
     def post(self, request):
         data = self.CreateInput(data=request.data)
         data.is_valid(raise_exception=True)
@@ -144,6 +167,8 @@ class UploadsApi(UploadApiView):
 
 class UploadDetailApi(UploadApiView):
     """``GET``: the upload, with the parts S3 holds (for resume). ``DELETE``: abort it."""
+
+    throttle_scopes = {"GET": "upload_read", "DELETE": "upload_write"}
 
     class DetailOutput(UploadOutput):
         uploaded_parts = serializers.SerializerMethodField()
@@ -157,17 +182,17 @@ class UploadDetailApi(UploadApiView):
                 return []
             return [
                 {**HeldPartOutput(part).data, "verified": part.verified}
-                for part in services.held_parts(upload)
+                for part in services.held_parts(upload, recent=True)
             ]
 
         def get_progress(self, upload) -> dict:
             return progress_of(upload)
 
-    @extend_schema(responses=DetailOutput)
+    @extend_schema(responses={200: DetailOutput, **errors(404, 503)})
     def get(self, request, pk):
         return Response(self.DetailOutput(self.get_upload(pk)).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(responses={204: None, **errors(404, 409)})
     def delete(self, request, pk):
         services.upload_abort(upload=self.get_upload(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -184,7 +209,12 @@ class UploadPartsApi(UploadApiView):
         content_md5 = serializers.CharField(max_length=32, required=False, default="")
 
     class SignInput(serializers.Serializer):
-        parts = serializers.ListField(child=serializers.DictField(), allow_empty=False)
+        parts = serializers.ListField(
+            child=serializers.DictField(),
+            allow_empty=False,
+            max_length=services.MAX_PARTS_PER_SIGNING,
+            error_messages={"max_length": "Ask for at most {max_length} parts at a time."},
+        )
 
         def validate_parts(self, parts):
             if len(parts) > services.MAX_PARTS_PER_SIGNING:
@@ -204,10 +234,13 @@ class UploadPartsApi(UploadApiView):
 
     @extend_schema(
         request=SignInput,
-        responses=inline_serializer(
-            "SignedParts",
-            {"parts": SignedPartOutput(many=True), "expires_at": serializers.DateTimeField()},
-        ),
+        responses={
+            200: inline_serializer(
+                "SignedParts",
+                {"parts": SignedPartOutput(many=True), "expires_at": serializers.DateTimeField()},
+            ),
+            **errors(400, 404, 409, 413, 415),
+        },
     )
     def post(self, request, pk):
         upload = self.get_upload(pk)
@@ -235,6 +268,8 @@ class UploadPartsApi(UploadApiView):
 class UploadProgressApi(UploadApiView):
     """``POST``: the uploader reports bytes sent (cache only). ``GET``: the progress record."""
 
+    throttle_scopes = {"GET": "upload_read", "POST": "upload_write"}
+
     class ReportInput(serializers.Serializer):
         bytes_uploaded = serializers.IntegerField(min_value=0)
         parts_retried = serializers.IntegerField(
@@ -258,11 +293,11 @@ class UploadProgressApi(UploadApiView):
         percent = serializers.FloatField()
         updated_at = serializers.CharField(allow_null=True)
 
-    @extend_schema(responses=ProgressOutput)
+    @extend_schema(responses={200: ProgressOutput, **errors(404)})
     def get(self, request, pk):
         return Response(progress_of(self.get_upload(pk)))
 
-    @extend_schema(request=ReportInput, responses={204: None})
+    @extend_schema(request=ReportInput, responses={204: None, **errors(400, 404, 413, 415)})
     def post(self, request, pk):
         upload = self.get_upload(pk)
         data = self.ReportInput(data=request.data)
@@ -274,12 +309,14 @@ class UploadProgressApi(UploadApiView):
 class UploadCompleteApi(UploadApiView):
     """``POST``: S3 is asked which parts arrived; if all did, the object is completed."""
 
+    throttle_scopes = {"POST": "upload_write"}
+
     class CompleteInput(serializers.Serializer):
         class ClientPart(serializers.Serializer):
             part_number = serializers.IntegerField(min_value=1, max_value=MAX_PARTS)
             etag = serializers.CharField(max_length=100)
 
-        parts = ClientPart(many=True, required=False)
+        parts = ClientPart(many=True, required=False, max_length=MAX_PARTS)
         parts_retried = serializers.IntegerField(
             min_value=0,
             required=False,
@@ -289,7 +326,10 @@ class UploadCompleteApi(UploadApiView):
             required=False, help_text="Optional: this run carried on an unfinished upload."
         )
 
-    @extend_schema(request=CompleteInput, responses={200: UploadOutput, 202: UploadOutput})
+    @extend_schema(
+        request=CompleteInput,
+        responses={200: UploadOutput, 202: UploadOutput, **errors(400, 404, 409, 413, 415, 503)},
+    )
     def post(self, request, pk):
         upload = self.get_upload(pk)
         data = self.CompleteInput(data=request.data)
@@ -332,7 +372,7 @@ class PurposesApi(UploadApiView):
     each purpose's limits and words for each stage, the states (and which are final), and the
     limits of the part calls."""
 
-    @extend_schema(responses=RulesOutput)
+    @extend_schema(responses={200: RulesOutput, **errors()})
     def get(self, request):
         stage_labels = dict(UploadStage.choices)
         return Response(

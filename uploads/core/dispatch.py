@@ -6,7 +6,10 @@ The worker's tasks register under these names (``uploads.worker.tasks``).
 import logging
 
 from celery import current_app
+from django.conf import settings
 from django.db import transaction
+
+from uploads.core import purposes
 
 logger = logging.getLogger("uploads")
 
@@ -16,14 +19,35 @@ SWEEP_STUCK_UPLOADS = "uploads.sweep_stuck_uploads"
 CLEANUP_STORAGE = "uploads.cleanup_storage"
 
 
+def processing_options(upload) -> dict:
+    """Where and for how long the upload's processing runs.
+
+    An upload whose purpose makes renditions (an image) goes to the image queue, which one
+    worker child serves with a shorter time limit: decoding a hostile image can then hold up
+    only other images, and never for long, while files of every other kind go on being verified.
+    """
+    try:
+        decodes_images = bool(purposes.get(upload.purpose).renditions)
+    except purposes.PurposeError:
+        decodes_images = False
+    if not decodes_images:
+        return {"queue": settings.CELERY_TASK_DEFAULT_QUEUE}
+    return {
+        "queue": settings.CELERY_IMAGE_QUEUE,
+        "soft_time_limit": settings.CELERY_IMAGE_TASK_SOFT_TIME_LIMIT,
+        "time_limit": settings.CELERY_IMAGE_TASK_TIME_LIMIT,
+    }
+
+
 def enqueue_processing(upload) -> None:
     """Enqueue the upload's completion and processing once the current transaction commits,
     so that the worker never reads a row that is not committed yet."""
     upload_id = str(upload.pk)
+    options = processing_options(upload)
 
     def send():
         try:
-            current_app.send_task(PROCESS_UPLOAD, args=[upload_id])
+            current_app.send_task(PROCESS_UPLOAD, args=[upload_id], **options)
         except Exception:
             # The broker is down: the upload stays where it is and the periodic sweep of stuck
             # uploads enqueues it again, so the uploader still gets an answer.

@@ -22,6 +22,12 @@ class TooLarge(UploadError):
     status = 413
 
 
+class OverQuota(UploadError):
+    """The user's stored and unfinished uploads together would pass their quota."""
+
+    status = 413
+
+
 class WrongState(UploadError):
     status = 409
 

@@ -46,6 +46,22 @@ STATE_TIME_FIELD = {
 }
 
 
+class UploadQuerySet(models.QuerySet):
+    def unattached(self):
+        """Uploads that no row outside the engine points to.
+
+        An upload is attached when any model of another app has a foreign key or one-to-one
+        field to it (the site's version file or screenshot image): the engine asks the
+        relations themselves, so it never needs to know who uses it.
+        """
+        queryset = self
+        for relation in self.model._meta.related_objects:
+            if relation.related_model._meta.app_label == self.model._meta.app_label:
+                continue  # the engine's own records of an upload (its parts)
+            queryset = queryset.filter(**{f"{relation.name}__isnull": True})
+        return queryset
+
+
 class Upload(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
@@ -81,6 +97,7 @@ class Upload(models.Model):
     # on an upload that an earlier run had left unfinished.
     parts_retried = models.PositiveIntegerField(default=0)
     resumed = models.BooleanField(default=False)
+    objects = UploadQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -4,7 +4,11 @@ from the plan. Read by the web request that checks completion and by the worker 
 from __future__ import annotations
 
 import base64
+import logging
 from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import caches
 
 from uploads.core.errors import StorageUnavailable
 from uploads.core.models import Upload, UploadPart
@@ -31,14 +35,23 @@ class HeldPart:
         return bool(self.signed_md5) and self.signed_md5 != self.etag
 
 
-def held_parts(upload: Upload) -> list[HeldPart]:
-    """ListParts, joined with the signed checksums (one S3 call per 1,000 parts)."""
-    try:
-        listed = s3.list_parts(key=upload.key, upload_id=upload.s3_upload_id)
-    except s3.S3Error as exc:
-        if exc.code == "NoSuchUpload":
-            return []
-        raise StorageUnavailable("Storage is unavailable right now; try again shortly.") from exc
+logger = logging.getLogger("uploads")
+
+LISTING_KEY_PREFIX = "uploads:listing:"
+
+
+def held_parts(upload: Upload, *, recent: bool = False) -> list[HeldPart]:
+    """ListParts, joined with the signed checksums (one S3 call per 1,000 parts).
+
+    ``recent``: a listing up to ``UPLOADS_PARTS_LISTING_TTL`` seconds old will do (a client
+    polling an upload of thousands of parts would otherwise cost S3 calls on every request).
+    Completion always asks S3 afresh.
+    """
+    listed = _cached_listing(upload) if recent else None
+    if listed is None:
+        listed = _list_parts(upload)
+        if recent:
+            _cache_listing(upload, listed)
     # Tuples, not model instances: a 10,000-part upload has 10,000 records.
     signed = {
         number: (checksum, base64.b64decode(md5).hex() if md5 else "")
@@ -62,6 +75,48 @@ def held_parts(upload: Upload) -> list[HeldPart]:
         if earlier is None or not earlier.verified:
             held[part.part_number] = candidate
     return list(held.values())
+
+
+def _list_parts(upload: Upload) -> list[s3.S3Part]:
+    try:
+        return s3.list_parts(key=upload.key, upload_id=upload.s3_upload_id)
+    except s3.S3Error as exc:
+        if exc.code == "NoSuchUpload":
+            return []
+        raise StorageUnavailable("Storage is unavailable right now; try again shortly.") from exc
+
+
+def _listing_cache():
+    return caches[settings.UPLOADS_PROGRESS_CACHE]
+
+
+def _cached_listing(upload: Upload) -> list[s3.S3Part] | None:
+    try:
+        found = _listing_cache().get(f"{LISTING_KEY_PREFIX}{upload.pk}")
+    except Exception:  # a cache that is down only costs the S3 call
+        logger.warning("could not read the parts listing of %s", upload.pk, exc_info=True)
+        return None
+    if found is None:
+        return None
+    return [s3.S3Part(part_number=n, size=size, etag=etag) for n, size, etag in found]
+
+
+def _cache_listing(upload: Upload, listed: list[s3.S3Part]) -> None:
+    rows = [(part.part_number, part.size, part.etag) for part in listed]
+    try:
+        _listing_cache().set(
+            f"{LISTING_KEY_PREFIX}{upload.pk}", rows, timeout=settings.UPLOADS_PARTS_LISTING_TTL
+        )
+    except Exception:
+        logger.warning("could not cache the parts listing of %s", upload.pk, exc_info=True)
+
+
+def forget_listing(upload: Upload) -> None:
+    """Parts were just signed: the next listing should show what they bring."""
+    try:
+        _listing_cache().delete(f"{LISTING_KEY_PREFIX}{upload.pk}")
+    except Exception:
+        logger.warning("could not forget the parts listing of %s", upload.pk, exc_info=True)
 
 
 def problems_with(upload: Upload, held: list[HeldPart], client_etags: dict[int, str]) -> dict:

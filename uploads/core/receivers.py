@@ -1,11 +1,14 @@
-"""The engine's own listeners: one structured log line per transition."""
+"""The engine's own listeners: one structured log line per transition, and a deleted upload's
+objects deleted from S3 once the deletion is committed."""
 
 import json
 import logging
 
+from django.db import transaction
+from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
-from uploads.core.models import FINAL_STATES, STATE_TIME_FIELD
+from uploads.core.models import FINAL_STATES, STATE_TIME_FIELD, Upload, UploadState
 from uploads.core.signals import upload_state_changed
 
 logger = logging.getLogger("uploads.transitions")
@@ -32,3 +35,18 @@ def log_transition(sender, upload, source, target, **kwargs):
     if target in FINAL_STATES and upload.error:
         line["error"] = upload.error
     logger.info(json.dumps(line))
+
+
+@receiver(post_delete, sender=Upload, dispatch_uid="uploads.delete_stored_objects")
+def delete_stored_objects(sender, instance, **kwargs):
+    """However the row goes (its owner deleted, the site letting go of a file, the sweep), what
+    S3 holds for it goes too, but only once the deletion is committed: a rolled-back deletion
+    keeps its file. A delete S3 refuses leaves an orphan that ``upload_audit --fix`` finds."""
+    upload = instance
+
+    def delete():
+        if upload.state == UploadState.UPLOADING:
+            upload.abort_multipart_upload()
+        upload.delete_stored_objects()
+
+    transaction.on_commit(delete, robust=True)

@@ -278,6 +278,25 @@ def head_object(key: str) -> dict | None:
     return _call("head_object", Key=key, absent=("404", "NoSuchKey", "NotFound"))
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    key: str
+    size: int
+    last_modified: datetime | None
+
+
+def list_objects(prefix: str = ""):
+    """Every object under ``prefix``, page by page (1,000 keys per S3 call), as a generator."""
+    kwargs = {"Prefix": prefix}
+    while True:
+        response = _call("list_objects_v2", **kwargs)
+        for item in response.get("Contents", []):
+            yield StoredObject(item["Key"], item["Size"], item.get("LastModified"))
+        if not response.get("IsTruncated"):
+            return
+        kwargs["ContinuationToken"] = response["NextContinuationToken"]
+
+
 def delete_object(key: str) -> None:
     _call("delete_object", Key=key)
 

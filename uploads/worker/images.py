@@ -21,8 +21,8 @@ from PIL import ExifTags, Image
 JPEG_QUALITY = 90
 
 # A 24-megapixel camera photo must pass and a decompression bomb must not (Pillow's default is
-# about the same). A JPEG this large is decoded at reduced size; a PNG cannot be, and near the
-# limit it costs some 430 MB of memory.
+# about the same). A JPEG this large is decoded at reduced size (libjpeg's draft mode), so its
+# memory stays small whatever its pixel count.
 MAX_PIXELS = 90_000_000
 
 # Pillow checks the size inside Image.open, before this module sees it; pinning the process-wide
@@ -55,6 +55,35 @@ _TRANSPOSE = {
 _SWAPS_SIDES = {5, 6, 7, 8}
 
 Box = tuple[float, float, float, float]
+
+MiB = 1024 * 1024
+
+# Formats that libjpeg can decode at 1/2, 1/4 or 1/8 scale; every other one is decoded whole.
+REDUCED_DECODING_FORMATS = ("JPEG",)
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    """What an image may cost, checked from its header before any pixel is decoded.
+
+    ``max_pixels`` holds for formats decoded at reduced size (JPEG), ``max_pixels_decoded_whole``
+    for the others (PNG, GIF, WebP), whose every pixel is held in memory at once: at 4 bytes a
+    pixel (Pillow keeps RGB and RGBA alike in 32 bits), a 9,400×9,400 PNG takes 353 MB.
+    ``memory_budget`` bounds the bytes of the decoded image whatever its format and mode (a
+    16-bit or RGBA image costs more per pixel), as Pillow will hold it.
+    """
+
+    max_pixels: int = MAX_PIXELS
+    max_pixels_decoded_whole: int = 24_000_000
+    memory_budget: int = 96 * MiB
+
+    def max_pixels_for(self, format: str) -> int:
+        if format in REDUCED_DECODING_FORMATS:
+            return self.max_pixels
+        return min(self.max_pixels, self.max_pixels_decoded_whole)
+
+
+DEFAULT_LIMITS = ImageLimits()
 
 
 class ImageRejected(Exception):
@@ -121,11 +150,15 @@ def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
 RenditionBox = tuple[str, int, int]
 
 
-def make_renditions(source: bytes | BinaryIO, boxes: Sequence[RenditionBox]) -> RenditionResult:
+def make_renditions(
+    source: bytes | BinaryIO,
+    boxes: Sequence[RenditionBox],
+    limits: ImageLimits = DEFAULT_LIMITS,
+) -> RenditionResult:
     """Decode the image in ``source`` once and encode one rendition per box of ``boxes``.
 
     ``source`` is bytes or a binary file object, read from its start. Raise ``ImageRejected``
-    for anything that is not a sound JPEG, PNG, GIF or WebP image of at most ``MAX_PIXELS``.
+    for anything that is not a sound JPEG, PNG, GIF or WebP image within ``limits``.
     """
     fp = _seekable(source)
     fp.seek(0)
@@ -145,11 +178,11 @@ def make_renditions(source: bytes | BinaryIO, boxes: Sequence[RenditionBox]) -> 
             # Only the decoder the magic bytes named may look at the file, so a polyglot cannot
             # be taken for something else further down Pillow's list.
             with Image.open(fp, formats=[format]) as image:
-                return _render(image, format, boxes)
+                return _render(image, format, boxes, limits)
         except ImageRejected:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise _too_large(_pixels_in(str(error))) from error
+            raise _too_large(_pixels_in(str(error)), format, limits) from error
         except _DECODE_ERRORS as error:
             # UnidentifiedImageError is an OSError: the magic bytes promised a format and the
             # rest of the file did not keep that promise.
@@ -167,12 +200,39 @@ def _seekable(source: bytes | BinaryIO) -> BinaryIO:
     return io.BytesIO(source.read())
 
 
-def _render(image: Image.Image, format: str, boxes: Sequence[RenditionBox]) -> RenditionResult:
-    # Pillow's own check reads a process-wide setting that other code may loosen or set to None.
-    if image.width * image.height > MAX_PIXELS:
-        raise _too_large(image.width * image.height)
+def decoded_bytes(image: Image.Image) -> int:
+    """What Pillow will hold for the image once decoded, from its size and mode alone."""
+    if image.mode in ("1", "L", "P"):
+        per_pixel = 1
+    elif image.mode.startswith("I;16"):
+        per_pixel = 2
+    else:  # RGB, RGBA, LA, CMYK, YCbCr, I, F…: 32 bits a pixel
+        per_pixel = 4
+    return image.width * image.height * per_pixel
 
-    is_jpeg = format == "JPEG"
+
+def _check_limits(image: Image.Image, format: str, limits: ImageLimits) -> None:
+    # Pillow's own pixel check reads a process-wide setting that other code may loosen or set
+    # to None, and knows nothing of formats: these are checked here, from the header.
+    if image.width * image.height > limits.max_pixels_for(format):
+        raise _too_large(image.width * image.height, format, limits)
+    needed = decoded_bytes(image)
+    if needed > limits.memory_budget:
+        raise ImageRejected(
+            f"This image is too large to process (it would take {needed / MiB:,.0f} MB of "
+            f"memory to decode; the limit is {limits.memory_budget / MiB:,.0f} MB).",
+            code="too_large",
+        )
+
+
+def _render(
+    image: Image.Image, format: str, boxes: Sequence[RenditionBox], limits: ImageLimits
+) -> RenditionResult:
+    is_jpeg = format in REDUCED_DECODING_FORMATS
+    if not is_jpeg:
+        _check_limits(image, format, limits)
+    elif image.width * image.height > limits.max_pixels_for(format):
+        raise _too_large(image.width * image.height, format, limits)
     if not is_jpeg:
         # A PNG may keep its EXIF after the pixel data, so the orientation needs the decode.
         image.load()
@@ -196,6 +256,8 @@ def _render(image: Image.Image, format: str, boxes: Sequence[RenditionBox]) -> R
         drafted = image.draft(None, (target[0] * _DRAFT_GAP, target[1] * _DRAFT_GAP))
         if drafted is not None:
             box = drafted[1]
+        # The size and mode draft chose are what libjpeg will decode into.
+        _check_limits(image, format, limits)
     image.load()
 
     reduced, box = _reduce(image, target, box)
@@ -306,8 +368,10 @@ def _jpeg(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def _too_large(pixels: int | None) -> ImageRejected:
-    limit = f"the limit is {MAX_PIXELS // 1_000_000} megapixels"
+def _too_large(pixels: int | None, format: str, limits: ImageLimits) -> ImageRejected:
+    limit = f"the limit is {limits.max_pixels_for(format) // 1_000_000} megapixels"
+    if format not in REDUCED_DECODING_FORMATS and limits.max_pixels_for(format) < MAX_PIXELS:
+        limit += " for PNG, GIF and WebP images"
     if pixels is None:
         message = f"This image is too large to process ({limit})."
     else:

@@ -89,9 +89,10 @@ def _verify(upload: Upload, policy: purposes.Purpose) -> None:
     Upload.objects.filter(pk=upload.pk).update(sha256=upload.sha256)
 
 
-def upload_fail_timed_out(*, upload: Upload) -> Upload:
+def upload_fail_timed_out(*, upload: Upload, seconds: float | None = None) -> Upload:
     """The task reached its soft time limit: a defined end rather than a retry that would too."""
-    upload.fail(f"Processing took longer than {settings.CELERY_TASK_SOFT_TIME_LIMIT} seconds.")
+    seconds = seconds or settings.CELERY_TASK_SOFT_TIME_LIMIT
+    upload.fail(f"Processing took longer than {seconds:g} seconds.")
     return upload
 
 

@@ -10,13 +10,23 @@ from __future__ import annotations
 import json
 import logging
 
+from django.conf import settings
+
 from uploads.core.errors import ProcessingError
 from uploads.core.models import Upload
 from uploads.core.purposes import Purpose
 from uploads.storage import s3
-from uploads.worker.images import ImageRejected, make_renditions
+from uploads.worker.images import ImageLimits, ImageRejected, make_renditions
 
 logger = logging.getLogger("uploads")
+
+
+def image_limits() -> ImageLimits:
+    return ImageLimits(
+        max_pixels=settings.UPLOADS_IMAGE_MAX_PIXELS,
+        max_pixels_decoded_whole=settings.UPLOADS_IMAGE_MAX_PIXELS_DECODED_WHOLE,
+        memory_budget=settings.UPLOADS_IMAGE_MEMORY_BUDGET,
+    )
 
 
 def write_renditions(upload: Upload, policy: Purpose) -> dict:
@@ -25,7 +35,7 @@ def write_renditions(upload: Upload, policy: Purpose) -> dict:
         raise ProcessingError(f"These files may be at most {policy.max_size:,} bytes.")
     data = s3.read_range(upload.key, 0, upload.size - 1)
     try:
-        made = make_renditions(data, policy.renditions)
+        made = make_renditions(data, policy.renditions, image_limits())
     except ImageRejected as exc:
         raise ProcessingError(str(exc)) from exc
     del data

@@ -1,5 +1,5 @@
 """Periodic sweeps (Celery beat): uploads left open past their expiry, uploads stuck mid-way,
-and what S3 holds that no open upload needs.
+ready uploads nothing attached in time, and what S3 holds that no open upload needs.
 
 Each sweep is planned first (reads only; what ``upload_cleanup --dry-run`` prints) and then
 applied. Applying re-checks every condition at the moment of acting (conditional transitions,
@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import caches
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from uploads.core.dispatch import enqueue_processing
@@ -36,6 +37,7 @@ class CleanupPlan:
     orphans: list[s3.OpenMultipartUpload] = field(default_factory=list)  # no row knows them
     closed: list[tuple[s3.OpenMultipartUpload, Upload]] = field(default_factory=list)
     failed_objects: list[Upload] = field(default_factory=list)  # failed, object still on S3
+    unattached: list[Upload] = field(default_factory=list)  # ready, never attached: delete
 
     def lines(self) -> list[str]:
         """One line per action, for people."""
@@ -60,6 +62,10 @@ class CleanupPlan:
             f"abort multipart upload {m.key} of {u.state} upload {u.pk}" for m, u in self.closed
         ]
         out += [f"delete object {u.key} of failed upload {u.pk}" for u in self.failed_objects]
+        out += [
+            f"delete upload {u.pk} ({u.filename}, {u.size:,} bytes), ready since {u.ready_at:%Y-%m-%d %H:%M} and never attached"
+            for u in self.unattached
+        ]
         return out  # fmt: skip
 
     @property
@@ -151,6 +157,38 @@ def failed_objects(*, now: datetime) -> list[Upload]:
     return found
 
 
+def unattached_ready(*, now: datetime) -> list[Upload]:
+    """Ready uploads that nothing attached within ``UPLOADS_UNATTACHED_GRACE`` (a form that was
+    never sent): they count against their owner's quota and cost storage for nobody."""
+    cutoff = now - timedelta(seconds=settings.UPLOADS_UNATTACHED_GRACE)
+    return list(Upload.objects.unattached().filter(state=UploadState.READY, ready_at__lte=cutoff))
+
+
+def upload_delete_unattached(*, upload: Upload, now: datetime) -> bool:
+    """Delete the row (its objects follow on commit, see ``uploads.core.receivers``) if it is
+    still ready, old enough and unattached; False when something attached it meanwhile."""
+    cutoff = now - timedelta(seconds=settings.UPLOADS_UNATTACHED_GRACE)
+    try:
+        with transaction.atomic():
+            found = (
+                Upload.objects.unattached()
+                .select_for_update(of=("self",))
+                .filter(pk=upload.pk, state=UploadState.READY, ready_at__lte=cutoff)
+                .first()
+            )
+            if found is None:
+                return False
+            found.delete()
+    except IntegrityError:
+        # Attached between the check and the delete: the relation (Django's ProtectedError or
+        # RestrictedError, both IntegrityErrors) or the database's foreign key said no.
+        return False
+    except DatabaseError:
+        logger.exception("could not delete unattached upload %s", upload.pk)
+        return False
+    return True
+
+
 def cleanup_plan(*, now: datetime | None = None) -> CleanupPlan:
     now = now or timezone.now()
     orphans, closed = open_multipart_uploads(now=now)
@@ -162,6 +200,7 @@ def cleanup_plan(*, now: datetime | None = None) -> CleanupPlan:
         orphans=orphans,
         closed=closed,
         failed_objects=failed_objects(now=now),
+        unattached=unattached_ready(now=now),
     )
 
 
@@ -174,6 +213,9 @@ def cleanup_apply(plan: CleanupPlan) -> dict:
     done["orphans_aborted"] = _abort_all(plan.orphans)
     done["closed_aborted"] = _abort_all(item for item, _ in plan.closed)
     done["objects_deleted"] = sum(upload.delete_stored_objects() for upload in plan.failed_objects)
+    done["unattached_deleted"] = sum(
+        upload_delete_unattached(upload=upload, now=plan.now) for upload in plan.unattached
+    )
     return done
 
 
@@ -189,10 +231,15 @@ def _abort_all(items) -> int:
 
 
 def uploads_cleanup_storage(*, now: datetime | None = None) -> dict:
-    """The periodic storage sweep: orphans, multipart uploads of closed rows, failed objects."""
+    """The periodic storage sweep: orphans, multipart uploads of closed rows, failed objects,
+    ready uploads never attached."""
     now = now or timezone.now()
     orphans, closed = open_multipart_uploads(now=now)
     plan = CleanupPlan(
-        now=now, orphans=orphans, closed=closed, failed_objects=failed_objects(now=now)
+        now=now,
+        orphans=orphans,
+        closed=closed,
+        failed_objects=failed_objects(now=now),
+        unattached=unattached_ready(now=now),
     )
     return cleanup_apply(plan)

@@ -17,6 +17,7 @@ from uploads.worker import processing, sweeps
 
 
 @shared_task(
+    bind=True,
     name=dispatch.PROCESS_UPLOAD,
     acks_late=True,
     reject_on_worker_lost=True,
@@ -26,14 +27,16 @@ from uploads.worker import processing, sweeps
     retry_backoff_max=300,
     max_retries=5,
 )
-def process_upload(upload_id: str) -> str:
+def process_upload(self, upload_id: str) -> str:
     upload = Upload.objects.filter(pk=upload_id).first()
     if upload is None:
         return "gone"
     try:
         return processing.upload_process(upload=upload).state
     except SoftTimeLimitExceeded:
-        return processing.upload_fail_timed_out(upload=upload).state
+        # The limit this delivery ran under: the image queue's is shorter than the default.
+        _, soft_limit = self.request.timelimit or (None, None)
+        return processing.upload_fail_timed_out(upload=upload, seconds=soft_limit).state
 
 
 @shared_task(name=dispatch.EXPIRE_STALE_UPLOADS)

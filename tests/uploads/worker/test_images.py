@@ -15,7 +15,6 @@ from PIL.JpegImagePlugin import JpegImageFile
 
 from uploads.worker import images
 from uploads.worker.images import (
-    MAX_PIXELS,
     ImageRejected,
     RenditionResult,
     _reduce,
@@ -407,26 +406,80 @@ def test_it_refuses_a_damaged_or_incomplete_image(data):
     assert str(error) == "The image file is damaged or incomplete."
 
 
+WHOLE = "24 megapixels for PNG, GIF and WebP images"
 BOMBS = {
     # Above twice Pillow's limit, Image.open raises DecompressionBombError itself.
-    "png claiming 100000×100000": (png_header_claiming(100_000, 100_000), "10,000 megapixels"),
-    "jpeg claiming 65000×65000": (jpeg_claiming(65_000, 65_000), "4,225 megapixels"),
+    "png claiming 100000×100000": (png_header_claiming(100_000, 100_000), "10,000", WHOLE),
+    "jpeg claiming 65000×65000": (jpeg_claiming(65_000, 65_000), "4,225", "90 megapixels"),
     # Between the limit and twice it, Pillow only warns, and that warning must refuse too.
-    "png claiming 10000×9500": (png_header_claiming(10_000, 9_500), "95.0 megapixels"),
-    "jpeg claiming 10000×9500": (jpeg_claiming(10_000, 9_500), "95.0 megapixels"),
-    "webp claiming 10000×9500": (webp_claiming(10_000, 9_500), "95.0 megapixels"),
+    "png claiming 10000×9500": (png_header_claiming(10_000, 9_500), "95.0", WHOLE),
+    "jpeg claiming 10000×9500": (jpeg_claiming(10_000, 9_500), "95.0", "90 megapixels"),
+    "webp claiming 10000×9500": (webp_claiming(10_000, 9_500), "95.0", WHOLE),
+    # Under Pillow's limit: formats decoded whole have a lower one.
+    "png claiming 9400×9400": (png_header_claiming(9_400, 9_400), "88.4", WHOLE),
+    "webp claiming 5000×5000": (webp_claiming(5_000, 5_000), "25.0", WHOLE),
 }
 
 
-@pytest.mark.parametrize(("data", "megapixels"), BOMBS.values(), ids=BOMBS.keys())
-def test_it_refuses_a_decompression_bomb_before_decoding_it(data, megapixels):
+@pytest.mark.parametrize(("data", "megapixels", "limit"), BOMBS.values(), ids=BOMBS.keys())
+def test_it_refuses_a_decompression_bomb_before_decoding_it(data, megapixels, limit):
     error = rejection(data)
 
     assert error.code == "too_large"
-    assert (
-        str(error)
-        == f"This image is too large to process ({megapixels}; the limit is 90 megapixels)."
+    assert str(error) == (
+        f"This image is too large to process ({megapixels} megapixels; the limit is {limit})."
     )
+
+
+def rgba_png_header_claiming(width, height, bit_depth=8):
+    header = struct.pack(">IIBBBBB", width, height, bit_depth, 6, 0, 0, 0)  # colour type 6: RGBA
+    return b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IEND", b"")
+
+
+def test_the_hostile_rgba_png_is_refused_from_its_header_without_decoding(monkeypatch):
+    # 9,400×9,400 RGBA: 88 megapixels, under Pillow's own limit, and 353 MB once decoded.
+    decoded = []
+    monkeypatch.setattr(Image.Image, "load", lambda self: decoded.append(self) or None)
+
+    error = rejection(rgba_png_header_claiming(9_400, 9_400))
+
+    assert error.code == "too_large" and "88.4 megapixels" in str(error)
+    assert decoded == []
+
+
+def test_it_refuses_an_image_whose_decoded_pixels_pass_the_memory_budget(monkeypatch):
+    # Under every pixel cap, but 4 bytes a pixel: 64 MB where the budget is 48 MiB.
+    limits = images.ImageLimits(memory_budget=48 * 1024 * 1024)
+    decoded = []
+    monkeypatch.setattr(Image.Image, "load", lambda self: decoded.append(self) or None)
+
+    with pytest.raises(ImageRejected) as caught:
+        images.make_renditions(rgba_png_header_claiming(4_000, 4_000), RENDITIONS, limits)
+
+    assert caught.value.code == "too_large"
+    assert str(caught.value) == (
+        "This image is too large to process (it would take 61 MB of memory to decode; "
+        "the limit is 48 MB)."
+    )
+    assert decoded == []
+
+
+def test_a_grey_png_of_the_same_size_fits_the_budget_a_colour_one_does_not():
+    limits = images.ImageLimits(memory_budget=20 * 1024 * 1024)
+    grey = encode(Image.new("L", (3_000, 3_000), 128), "PNG")
+    colour = encode(Image.new("RGB", (3_000, 3_000), RED), "PNG")
+
+    assert images.make_renditions(grey, RENDITIONS, limits).width == 3_000
+    with pytest.raises(ImageRejected):
+        images.make_renditions(colour, RENDITIONS, limits)
+
+
+def test_a_large_jpeg_is_judged_by_the_size_it_is_decoded_at():
+    # 6000×4000 is 96 MB decoded whole, but draft decodes it at half of each side: 24 MB.
+    limits = images.ImageLimits(memory_budget=30 * 1024 * 1024)
+    photo = encode(Image.new("RGB", (6_000, 4_000), BLUE), "JPEG")
+
+    assert images.make_renditions(photo, RENDITIONS, limits).width == 6_000
 
 
 def test_it_keeps_its_pixel_limit_when_other_code_lifts_pillows(monkeypatch):
@@ -436,9 +489,9 @@ def test_it_keeps_its_pixel_limit_when_other_code_lifts_pillows(monkeypatch):
 
 
 def test_it_accepts_an_image_just_under_the_pixel_limit_as_far_as_the_size_check():
-    # 9000×10000 is allowed, so what stops this header-only PNG is its missing pixel data.
-    assert MAX_PIXELS >= 9_000 * 10_000
-    assert rejection(png_header_claiming(9_000, 10_000)).code == "damaged"
+    # 4000×6000 is allowed, so what stops this header-only PNG is its missing pixel data.
+    assert images.DEFAULT_LIMITS.max_pixels_for("PNG") >= 4_000 * 6_000
+    assert rejection(png_header_claiming(4_000, 6_000)).code == "damaged"
 
 
 def seeds():

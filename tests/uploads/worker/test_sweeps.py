@@ -126,3 +126,43 @@ def test_an_upload_stuck_processing_is_enqueued_again_once_per_window(alice, pub
 
     assert published_tasks == [str(stuck.pk)]
     assert str(fresh.pk) not in published_tasks
+
+
+# --- Ready uploads nothing attached ---------------------------------------------------------
+
+
+def test_a_ready_upload_nothing_attaches_within_the_grace_period_is_deleted(alice, settings):
+    from items import services as site
+    from items.models import Item, Version
+    from tests.fixtures.site import stored_keys, stored_upload
+
+    settings.UPLOADS_UNATTACHED_GRACE = 3600
+    loose = stored_upload(alice, filename="loose.png", purpose="screenshot")
+    attached = stored_upload(alice, filename="map.zip")
+    item = site.item_save(item=Item(owner=alice, name="Kept"), tag_names=[])
+    site.version_save(version=Version(item=item, name="1", file=attached))
+
+    assert sweeps.uploads_cleanup_storage()["unattached_deleted"] == 0  # within the grace
+
+    later = timezone.now() + timedelta(hours=2)
+    assert [u.pk for u in sweeps.cleanup_plan(now=later).unattached] == [loose.pk]
+    assert sweeps.uploads_cleanup_storage(now=later)["unattached_deleted"] == 1
+    assert not Upload.objects.filter(pk=loose.pk).exists()
+    assert stored_keys(loose) == []
+    assert stored_keys(attached) == [attached.key]
+
+
+def test_an_upload_attached_after_the_plan_was_made_is_kept(alice, settings):
+    from items import services as site
+    from items.models import Item, Version
+    from tests.fixtures.site import stored_keys, stored_upload
+
+    settings.UPLOADS_UNATTACHED_GRACE = 0
+    upload = stored_upload(alice)
+    plan = sweeps.cleanup_plan(now=timezone.now() + timedelta(seconds=1))
+    assert upload.pk in [u.pk for u in plan.unattached]
+    item = site.item_save(item=Item(owner=alice, name="Late"), tag_names=[])
+    site.version_save(version=Version(item=item, name="1", file=upload))
+
+    assert sweeps.cleanup_apply(plan)["unattached_deleted"] == 0
+    assert stored_keys(upload) == [upload.key]
