@@ -7,7 +7,7 @@ import AwsS3 from '@uppy/aws-s3'
 import Uppy from '@uppy/core'
 import Dashboard from '@uppy/dashboard'
 import { Api, ApiError, sleep } from './api.js'
-import { UploadParts } from './parts.js'
+import { UploadParts, throttledProgress } from './parts.js'
 
 const PARALLEL_PARTS = 6
 const PART_RETRY_DELAYS = [500, 1000, 2000, 4000, 8000]
@@ -294,7 +294,7 @@ class FieldUploader {
       const { data: detail } = await this.api.get(`${candidate.id}/`)
       // Same name and size prove nothing: resume only an upload holding a part whose content
       // is provably this file's. Another file of the same name and size starts afresh.
-      const first = detail.uploaded_parts.find((part) => part.verified)
+      const first = detail.uploaded_parts.find((part) => part.checksum_sha256)
       if (!first || detail.state !== 'uploading') continue
       const parts = new UploadParts({ api: this.api, upload: detail, data: file.data, lookahead: PARALLEL_PARTS, maxBatch: this.rules.max_parts_per_signing })
       if ((await parts.provenParts([first])).size > 0) {
@@ -351,6 +351,7 @@ class FieldUploader {
   // when S3 refuses the signed one (403: it expired while it waited, or a clock moved).
   async #uploadPartBytes({ signature, body, size, onProgress, onComplete, signal }) {
     const { parts, partNumber } = signature
+    const reportProgress = throttledProgress(onProgress, size)
     let current = signature
     let failures = 0
     let refreshes = 0
@@ -361,7 +362,7 @@ class FieldUploader {
           body,
           size,
           signal,
-          onProgress,
+          onProgress: reportProgress,
           onComplete: (etag) => {
             parts.markStored(partNumber, String(etag).replaceAll('"', ''))
             onComplete?.(etag)
