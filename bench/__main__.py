@@ -22,6 +22,7 @@ TITLES = {
     4: "4. The API under load",
     5: "5. Completing a 10,000-part upload",
     6: "6. Screenshot renditions of a large JPEG",
+    7: "7. The browser: S7's uploader against stock Uppy and the Python client",
 }
 
 
@@ -41,7 +42,7 @@ def main(argv=None) -> int:
     sections: dict[int, str] = {}
     try:
         services.start()
-        from bench import completion, images, load, signing, transfer
+        from bench import browser, completion, images, load, signing, transfer
 
         with tempfile.TemporaryDirectory(prefix="s7-bench-files-") as folder:
             workdir = Path(folder)
@@ -49,7 +50,9 @@ def main(argv=None) -> int:
                 print("benchmarks 1 and 2: large file, three ways", file=sys.stderr)
                 one, two, _ = transfer.run(services, sizes, workdir)
                 sections[1], sections[2] = one, two
-            for number, module in ((3, signing), (4, load), (5, completion), (6, images)):
+            for number, module in (
+                (3, signing), (4, load), (5, completion), (6, images), (7, browser),
+            ):  # fmt: skip
                 if number in only:
                     print(f"benchmark {number}", file=sys.stderr)
                     sections[number] = module.run(services, sizes, workdir)[0]

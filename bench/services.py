@@ -38,6 +38,8 @@ def configure_environment(run_id: str, root: Path) -> dict:
         "AWS_S3_ADDRESSING_STYLE": "path",
         "AWS_STORAGE_BUCKET_NAME": "s7-bench",
         "S7_VAR_DIR": str(root / "var"),
+        # Stock Uppy's page script, built by benchmark 7 and served by the bench's own URL.
+        "BENCH_STOCK_UPPY_JS": str(root / "stock-uppy.js"),
         # The production settings apart from DEBUG, which would keep every SQL query in memory.
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",

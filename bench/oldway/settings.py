@@ -14,3 +14,11 @@ AWS_S3_SIGNATURE_VERSION = "s3v4"
 AWS_DEFAULT_ACL = None
 AWS_QUERYSTRING_AUTH = True
 AWS_S3_FILE_OVERWRITE = False
+
+# The browser benchmark loads the uploader's static files from the apps' folders, without
+# collectstatic (production's manifest storage would need it).
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}  # noqa: F405
+WHITENOISE_USE_FINDERS = True
