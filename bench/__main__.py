@@ -16,7 +16,7 @@ from pathlib import Path
 from bench.common import Sizes, machine
 
 TITLES = {
-    1: "1. End-to-end upload: S7 against boto3's TransferManager",
+    1: "1. End-to-end upload: S7 against boto3's TransferManager, plain and with SHA-256",
     2: "2. Web-worker cost: the old way (form POST through Django) against S7",
     3: "3. Part-URL signing: the fast signer against botocore",
     4: "4. The API under load",

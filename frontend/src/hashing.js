@@ -33,6 +33,16 @@ class HashPool {
     this.broken = false
   }
 
+  // Start the workers before the first part is known, while the page talks to the server.
+  warm() {
+    if (this.broken || typeof Worker === 'undefined') return
+    while (this.workers < this.size) {
+      const worker = this.#spawn()
+      if (!worker) return
+      this.idle.push(worker)
+    }
+  }
+
   hash(blob, { md5 = false } = {}) {
     if (this.broken || typeof Worker === 'undefined') return digestBlob(blob, { md5 })
     return new Promise((resolve, reject) => {

@@ -21,6 +21,9 @@ export class UploadParts {
     this.ready = new Set() // hashed parts waiting for the next signing call
     this.signing = null // the signing call under way; one at a time, each takes what is ready
     this.stored = new Map() // part number -> ETag, for parts known to be on S3 as this content
+    // Parts sent where S3 already holds another copy: signed with their MD5 as well, so that the
+    // server can tell the new copy from the old one (some S3 servers list both).
+    this.replacing = new Set()
   }
 
   get partCount() {
@@ -144,6 +147,10 @@ export class UploadParts {
 
   async #sign(numbers) {
     const parts = await Promise.all(numbers.map(async (n) => {
+      if (this.replacing.has(n)) {
+        const { sha256, md5 } = await this.#resumeDigest(n)
+        return { part_number: n, checksum_sha256: sha256, content_md5: md5 }
+      }
       const { sha256 } = await this.digest(n)
       return { part_number: n, checksum_sha256: sha256 }
     }))
@@ -172,15 +179,23 @@ export class UploadParts {
     const proven = new Map(this.stored)
     await Promise.all(heldParts.map(async (held) => {
       const n = held.part_number
-      if (proven.has(n) || !held.checksum_sha256 || n > this.partCount) return
-      if (held.size !== this.partLength(n)) return
+      if (proven.has(n) || n > this.partCount) return
+      this.replacing.add(n)
+      if (!held.checksum_sha256 || held.size !== this.partLength(n)) return
       const local = held.verified ? await this.digest(n) : await this.#resumeDigest(n)
       if (local.sha256 !== held.checksum_sha256) return
-      if (held.verified || local.md5 === hexToBase64(held.etag)) proven.set(n, held.etag)
+      if (held.verified || local.md5 === hexToBase64(held.etag)) {
+        proven.set(n, held.etag)
+        this.replacing.delete(n)
+      }
     }))
     for (const [n, etag] of proven) this.stored.set(n, etag)
     return proven
   }
+}
+
+export function warmHashing() {
+  hashPool.warm()
 }
 
 // Uppy repaints its Dashboard for every progress event (each part's request fires several a

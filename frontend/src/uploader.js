@@ -7,7 +7,7 @@ import AwsS3 from '@uppy/aws-s3'
 import Uppy from '@uppy/core'
 import Dashboard from '@uppy/dashboard'
 import { Api, ApiError, sleep } from './api.js'
-import { UploadParts, throttledProgress } from './parts.js'
+import { UploadParts, throttledProgress, warmHashing } from './parts.js'
 
 const PARALLEL_PARTS = 6
 const PART_RETRY_DELAYS = [500, 1000, 2000, 4000, 8000]
@@ -84,6 +84,7 @@ class FieldUploader {
     this.parts = new Map() // server upload id -> UploadParts
     this.plans = new WeakMap() // file Blob -> server upload (getChunkSize is handed the Blob)
     this.lastReport = new Map() // server upload id -> time of the last progress report
+    this.createdHere = new Set() // server upload ids this page created: S3 holds none of their parts yet
 
     this.root = element('div', { class: 's7-uploader', id: `${input.id || input.name}-uploader`, 'data-s7-state': 'loading' })
     this.dashboard = element('div', { class: 's7-uploader-dashboard' })
@@ -250,6 +251,7 @@ class FieldUploader {
   // --- Before parts: find the unfinished upload of this very file, or start one -----------
 
   async #prepare(fileIDs) {
+    warmHashing()
     for (const fileID of fileIDs) {
       const file = this.uppy.getFile(fileID)
       if (!file || file.error) continue
@@ -308,6 +310,7 @@ class FieldUploader {
       content_type: file.type || 'application/octet-stream',
       purpose: this.purposeName,
     })
+    this.createdHere.add(data.id)
     return data
   }
 
@@ -327,6 +330,7 @@ class FieldUploader {
   }
 
   async #listParts(file, { uploadId, signal }) {
+    if (this.createdHere.delete(uploadId)) return [] // just created: nothing to ask S3 about
     const { data } = await this.api.get(`${uploadId}/`, { signal })
     if (data.state !== 'uploading') {
       throw new ApiError(`This upload is ${data.state}; it can no longer take parts.`)
