@@ -19,7 +19,7 @@ TITLES = {
     1: "1. End-to-end upload: S7 against boto3's TransferManager, plain and with SHA-256",
     2: "2. Web-worker cost: the old way (form POST through Django) against S7",
     3: "3. Part-URL signing: the fast signer against botocore",
-    4: "4. The API under load",
+    4: "4. The API: each request alone, and signing under an open-loop load",
     5: "5. Completing a 10,000-part upload",
     6: "6. Screenshot renditions of a large JPEG",
     7: "7. The browser: S7's uploader against stock Uppy and the Python client",

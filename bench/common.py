@@ -22,8 +22,9 @@ class Sizes:
     file_mib: int  # benchmarks 1 and 2
     repeat: int  # runs of each side of benchmarks 1 and 2 (the median is reported)
     sign_urls: int  # benchmark 3
-    uploaders: int  # benchmark 4
+    uploaders: int  # benchmark 4: users (each with an open upload) the load is spread over
     rounds: int
+    load_seconds: int  # benchmark 4: how long each rate of the open loop runs
     complete_parts: int  # benchmark 5
     complete_baseline_parts: int
     tiny_parts: int  # benchmark 5: a real request over this many 1 KiB parts
@@ -33,10 +34,10 @@ class Sizes:
     @classmethod
     def from_env(cls, smoke: bool) -> Sizes:
         defaults = (
-            dict(file_mib=20, repeat=1, sign_urls=50, uploaders=4, rounds=1, complete_parts=6,
+            dict(file_mib=20, repeat=1, sign_urls=50, uploaders=4, rounds=1, load_seconds=1, complete_parts=6,
                  complete_baseline_parts=2, tiny_parts=20, image_megapixels=1, image_repeat=1)
             if smoke
-            else dict(file_mib=1024, repeat=3, sign_urls=5000, uploaders=32, rounds=5,
+            else dict(file_mib=1024, repeat=3, sign_urls=5000, uploaders=32, rounds=5, load_seconds=4,
                       complete_parts=1000, complete_baseline_parts=100, tiny_parts=10_000, image_megapixels=24,
                       image_repeat=3)
         )  # fmt: skip
