@@ -23,6 +23,7 @@ TITLES = {
     5: "5. Completing a 10,000-part upload",
     6: "6. Screenshot renditions of a large JPEG",
     7: "7. The browser: S7's uploader against stock Uppy and the Python client",
+    8: "8. Scale-out: two web processes and two workers against one of each",
 }
 
 
@@ -42,7 +43,7 @@ def main(argv=None) -> int:
     sections: dict[int, str] = {}
     try:
         services.start()
-        from bench import browser, completion, images, load, signing, transfer
+        from bench import browser, completion, images, load, scaleout, signing, transfer
 
         with tempfile.TemporaryDirectory(prefix="s7-bench-files-") as folder:
             workdir = Path(folder)
@@ -51,7 +52,7 @@ def main(argv=None) -> int:
                 one, two, _ = transfer.run(services, sizes, workdir)
                 sections[1], sections[2] = one, two
             for number, module in (
-                (3, signing), (4, load), (5, completion), (6, images), (7, browser),
+                (3, signing), (4, load), (5, completion), (6, images), (7, browser), (8, scaleout),
             ):  # fmt: skip
                 if number in only:
                     print(f"benchmark {number}", file=sys.stderr)
