@@ -16,16 +16,18 @@ from pathlib import Path
 from bench.common import Sizes, machine
 
 TITLES = {
-    1: "1. End-to-end upload: S7 against boto3's TransferManager",
+    1: "1. End-to-end upload: S7 against boto3's TransferManager, plain and with SHA-256",
     2: "2. Web-worker cost: the old way (form POST through Django) against S7",
     3: "3. Part-URL signing: the fast signer against botocore",
-    4: "4. The API under load",
+    4: "4. The API: each request alone, and signing under an open-loop load",
     5: "5. Completing a 10,000-part upload",
     6: "6. Screenshot renditions of a large JPEG",
     7: "7. The item page of an item with a million downloads",
     8: "8. The admin's analytics page over a year of data",
     9: "9. The worker dyno's memory: every process, large files and hostile images at once",
     10: "10. A 20 MB body refused before it is read",
+    11: "11. The browser: S7's uploader against stock Uppy and the Python client",
+    12: "12. Scale-out: two web processes and two workers against one of each",
 }
 
 
@@ -47,11 +49,13 @@ def main(argv=None) -> int:
         services.start()
         from bench import (
             analytics,
+            browser,
             completion,
             images,
             itempage,
             limits,
             load,
+            scaleout,
             signing,
             transfer,
             worker_memory,
@@ -72,6 +76,8 @@ def main(argv=None) -> int:
                 (8, analytics),
                 (9, worker_memory),
                 (10, limits),
+                (11, browser),
+                (12, scaleout),
             )
             for number, module in benchmarks:
                 if number in only:

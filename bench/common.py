@@ -22,8 +22,9 @@ class Sizes:
     file_mib: int  # benchmarks 1 and 2
     repeat: int  # runs of each side of benchmarks 1 and 2 (the median is reported)
     sign_urls: int  # benchmark 3
-    uploaders: int  # benchmark 4
+    uploaders: int  # benchmark 4: users (each with an open upload) the load is spread over
     rounds: int
+    load_seconds: int  # benchmark 4: how long each rate of the open loop runs
     complete_parts: int  # benchmark 5
     complete_baseline_parts: int
     tiny_parts: int  # benchmark 5: a real request over this many 1 KiB parts
@@ -37,22 +38,25 @@ class Sizes:
     analytics_uploads: int
     analytics_stress_uploads: int
     analytics_repeat: int
+    scale_uploads: int  # benchmark 12: concurrent uploads
+    scale_file_mib: int
 
     @classmethod
     def from_env(cls, smoke: bool) -> Sizes:
         defaults = (
-            dict(file_mib=20, repeat=1, sign_urls=50, uploaders=4, rounds=1, complete_parts=6,
+            dict(file_mib=20, repeat=1, sign_urls=50, uploaders=4, rounds=1, load_seconds=1, complete_parts=6,
                  complete_baseline_parts=2, tiny_parts=20, image_megapixels=1, image_repeat=1,
                  page_downloads=10_000, page_rounds=1, page_requests=3,
                  analytics_items=20, analytics_downloads=5000, analytics_uploads=500,
-                 analytics_stress_uploads=1000, analytics_repeat=1)
+                 analytics_stress_uploads=1000, analytics_repeat=1,
+                 scale_uploads=6, scale_file_mib=1)
             if smoke
-            else dict(file_mib=1024, repeat=3, sign_urls=5000, uploaders=32, rounds=5,
+            else dict(file_mib=1024, repeat=3, sign_urls=5000, uploaders=32, rounds=5, load_seconds=4,
                       complete_parts=1000, complete_baseline_parts=100, tiny_parts=10_000, image_megapixels=24,
                       image_repeat=3, page_downloads=1_000_000, page_rounds=5, page_requests=20,
                       analytics_items=600, analytics_downloads=12_000_000,
                       analytics_uploads=20_000, analytics_stress_uploads=100_000,
-                      analytics_repeat=5)
+                      analytics_repeat=5, scale_uploads=50, scale_file_mib=8)
         )  # fmt: skip
         return cls(
             **{name: _env_int(f"BENCH_{name.upper()}", value) for name, value in defaults.items()}

@@ -1,4 +1,4 @@
-"""Benchmark 8: how fast the API refuses a body it will not read, against gunicorn with S7's
+"""Benchmark 10: how fast the API refuses a body it will not read, against gunicorn with S7's
 production config.
 
 A client streams a 20 MB JSON body to ``POST /api/uploads/``; the clock runs from its first

@@ -38,6 +38,8 @@ def configure_environment(run_id: str, root: Path) -> dict:
         "AWS_S3_ADDRESSING_STYLE": "path",
         "AWS_STORAGE_BUCKET_NAME": "s7-bench",
         "S7_VAR_DIR": str(root / "var"),
+        # Stock Uppy's page script, built by benchmark 7 and served by the bench's own URL.
+        "BENCH_STOCK_UPPY_JS": str(root / "stock-uppy.js"),
         # The production settings apart from DEBUG, which would keep every SQL query in memory.
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
@@ -198,32 +200,23 @@ class Services:
         self.web = self.start_web()
         return self
 
-    def _start_worker(self) -> Process:
-        worker = Process(
-            "celery worker",
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "celery_worker",
-                "worker",
-                "--queues",
-                self.env["CELERY_QUEUE"],
-                "--concurrency",
-                "2",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--loglevel",
-                "INFO",
-            ],
-            self.env,
-            self.root / "celery.log",
-        )
+    def _start_worker(self, *, name: str = "celery", beat: bool = False) -> Process:
+        """A Celery worker; with ``beat``, it runs its own beat too (the Procfile's worker line)."""
+        command = [
+            sys.executable, "-m", "celery", "-A", "celery_worker", "worker",
+            "--queues", self.env["CELERY_QUEUE"], "--concurrency", "2", "--without-gossip",
+            "--without-mingle", "--without-heartbeat", "--loglevel", "INFO",
+            "--hostname", f"{name}@%h",
+        ]  # fmt: skip
+        if beat:
+            command += ["--beat", "--schedule", str(self.root / f"{name}-beat-schedule")]
+        worker = Process("celery worker", command, self.env, self.root / f"{name}.log")
         self.processes.append(worker)
         worker.wait_for(lambda: b"ready." in worker.log_path.read_bytes(), "no 'ready.' in its log")
         return worker
+
+    def start_worker(self, *, name: str, beat: bool = False) -> Process:
+        return self._start_worker(name=name, beat=beat)
 
     def start_web(self) -> WebServer:
         web = WebServer(self.env, self.root)

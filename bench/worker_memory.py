@@ -1,4 +1,4 @@
-"""Benchmark 7: the worker dyno's memory, every process of it together, under the heaviest work
+"""Benchmark 9: the worker dyno's memory, every process of it together, under the heaviest work
 it is given: large files verified (SHA-256 streamed) on every main child at once while the
 image worker meets a hostile PNG (9,400×9,400 RGBA, 353 MB decoded), the largest PNG it still
 accepts and a camera JPEG.

@@ -15,6 +15,10 @@ AWS_DEFAULT_ACL = None
 AWS_QUERYSTRING_AUTH = True
 AWS_S3_FILE_OVERWRITE = False
 
-# The bench collects no static files; its admin pages name them by their plain paths (as the
-# tests do) rather than through a manifest that does not exist here.
-STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+# The browser benchmark loads the uploader's static files from the apps' folders, without
+# collectstatic (production's manifest storage would need it).
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}  # noqa: F405
+WHITENOISE_USE_FINDERS = True

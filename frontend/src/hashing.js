@@ -1,44 +1,103 @@
-// Each part's SHA-256 (WebCrypto) and MD5 (hash-wasm), both base64 as S3 wants them. The
-// SHA-256 is signed into the part's URL so S3 refuses other bytes; the MD5 equals the ETag S3
-// gives the part, which lets the server prove later that a part it holds is this content.
-import { createMD5 } from 'hash-wasm'
+// Hashing parts in Web Workers, so that the page's main thread only sends bytes and repaints.
+// Each part's SHA-256 is signed into its URL so S3 refuses other bytes. Its MD5 (which S3 gives
+// back as the part's ETag) is computed only on resume, for parts S3 already holds: equal MD5 and
+// SHA-256 prove that the held part is this file's, so it need not be sent again.
+import { digestBlob } from './digest.js'
 
-let md5Hasher = null
+// The script that loaded the uploader; its folder also holds the worker's script.
+const loaderUrl = typeof document !== 'undefined' ? document.currentScript?.src : undefined
 
-export function toBase64(bytes) {
-  let binary = ''
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000))
+function workerUrl() {
+  // The widget names the worker's static URL (hashed by collectstatic in production).
+  const named = document.querySelector('[data-s7-hash-worker]')?.dataset.s7HashWorker
+  if (named) return new URL(named, document.baseURI).href
+  return loaderUrl ? new URL('hash-worker.js', loaderUrl).href : null
+}
+
+export function hexToBase64(hex) {
+  const pairs = hex.match(/../g) ?? []
+  return btoa(String.fromCharCode(...pairs.map((pair) => parseInt(pair, 16))))
+}
+
+// Workers hash one part each at a time; more workers than cores would only take turns with the
+// page and the network. Where workers cannot start (no URL, a strict CSP), parts are hashed on
+// the main thread, as before.
+class HashPool {
+  constructor(size) {
+    this.size = size
+    this.idle = []
+    this.workers = 0
+    this.queue = []
+    this.jobs = new Map() // job id -> {resolve, reject}
+    this.nextId = 1
+    this.broken = false
   }
-  return btoa(binary)
-}
 
-export async function digestBlob(blob) {
-  const buffer = await blob.arrayBuffer()
-  const sha256 = new Uint8Array(await crypto.subtle.digest('SHA-256', buffer))
-  md5Hasher ??= createMD5()
-  const md5 = await md5Hasher
-  // init/update/digest run without an await between them, so one hasher serves every caller.
-  md5.init()
-  md5.update(new Uint8Array(buffer))
-  return { sha256: toBase64(sha256), md5: toBase64(md5.digest('binary')) }
-}
+  // Start the workers before the first part is known, while the page talks to the server.
+  warm() {
+    if (this.broken || typeof Worker === 'undefined') return
+    while (this.workers < this.size) {
+      const worker = this.#spawn()
+      if (!worker) return
+      this.idle.push(worker)
+    }
+  }
 
-// At most `limit` parts are read into memory for hashing at once.
-export function limiter(limit) {
-  let active = 0
-  const waiting = []
-  const next = () => {
-    if (active >= limit || waiting.length === 0) return
-    active++
-    const { task, resolve, reject } = waiting.shift()
-    task().then(resolve, reject).finally(() => {
-      active--
-      next()
+  hash(blob, { md5 = false } = {}) {
+    if (this.broken || typeof Worker === 'undefined') return digestBlob(blob, { md5 })
+    return new Promise((resolve, reject) => {
+      this.queue.push({ id: this.nextId++, blob, md5, resolve, reject })
+      this.#pump()
     })
   }
-  return (task) => new Promise((resolve, reject) => {
-    waiting.push({ task, resolve, reject })
-    next()
-  })
+
+  #pump() {
+    while (this.queue.length) {
+      const worker = this.idle.pop() ?? this.#spawn()
+      if (!worker) return
+      const job = this.queue.shift()
+      this.jobs.set(job.id, { ...job, worker })
+      worker.postMessage({ id: job.id, blob: job.blob, md5: job.md5 })
+    }
+  }
+
+  #spawn() {
+    if (this.workers >= this.size) return null
+    let worker
+    try {
+      const url = workerUrl()
+      if (!url) throw new Error('no worker URL')
+      worker = new Worker(url)
+    } catch {
+      this.#fallBack()
+      return null
+    }
+    this.workers++
+    worker.onmessage = ({ data }) => {
+      const job = this.jobs.get(data.id)
+      this.jobs.delete(data.id)
+      this.idle.push(worker)
+      if (data.error) job?.reject(new Error(`Hashing failed: ${data.error}`))
+      else job?.resolve({ sha256: data.sha256, ...(data.md5 && { md5: data.md5 }) })
+      this.#pump()
+    }
+    // A worker that cannot load its script: hash everything on the main thread instead.
+    worker.onerror = (event) => {
+      event.preventDefault?.()
+      worker.terminate()
+      this.#fallBack()
+    }
+    return worker
+  }
+
+  #fallBack() {
+    this.broken = true
+    const orphans = [...this.jobs.values(), ...this.queue]
+    this.jobs.clear()
+    this.queue = []
+    for (const job of orphans) digestBlob(job.blob, { md5: job.md5 }).then(job.resolve, job.reject)
+  }
 }
+
+const cores = typeof navigator !== 'undefined' ? navigator.hardwareConcurrency || 2 : 2
+export const hashPool = new HashPool(Math.max(1, Math.min(4, cores)))

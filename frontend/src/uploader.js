@@ -9,7 +9,7 @@ import AwsS3 from '@uppy/aws-s3'
 import Uppy from '@uppy/core'
 import Dashboard from '@uppy/dashboard'
 import { Api, ApiError, sleep } from './api.js'
-import { UploadParts } from './parts.js'
+import { UploadParts, throttledProgress, warmHashing } from './parts.js'
 
 const PARALLEL_PARTS = 6
 const PART_RETRY_DELAYS = [500, 1000, 2000, 4000, 8000]
@@ -92,6 +92,7 @@ class FieldUploader {
     this.pending = 0 // files added and not yet submitted or given up
     this.added = 0
     this.failed = false
+    this.createdHere = new Set() // server upload ids this page created: S3 holds none of their parts yet
 
     this.root = element('div', { class: 's7-uploader', id: `${input.id || input.name}-uploader`, 'data-s7-state': 'loading' })
     this.dashboard = element('div', { class: 's7-uploader-dashboard' })
@@ -300,6 +301,7 @@ class FieldUploader {
   // --- Before parts: find the unfinished upload of this very file, or start one -----------
 
   async #prepare(fileIDs) {
+    warmHashing()
     for (const fileID of fileIDs) {
       const file = this.uppy.getFile(fileID)
       if (!file || file.error) continue
@@ -344,7 +346,7 @@ class FieldUploader {
       const { data: detail } = await this.api.get(`${candidate.id}/`)
       // Same name and size prove nothing: resume only an upload holding a part whose content
       // is provably this file's. Another file of the same name and size starts afresh.
-      const first = detail.uploaded_parts.find((part) => part.verified)
+      const first = detail.uploaded_parts.find((part) => part.checksum_sha256)
       if (!first || detail.state !== 'uploading') continue
       const parts = new UploadParts({ api: this.api, upload: detail, data: file.data, lookahead: PARALLEL_PARTS, maxBatch: this.rules.max_parts_per_signing })
       if ((await parts.provenParts([first])).size > 0) {
@@ -358,6 +360,7 @@ class FieldUploader {
       content_type: file.type || 'application/octet-stream',
       purpose: this.purposeName,
     })
+    this.createdHere.add(data.id)
     return data
   }
 
@@ -377,6 +380,7 @@ class FieldUploader {
   }
 
   async #listParts(file, { uploadId, signal }) {
+    if (this.createdHere.delete(uploadId)) return [] // just created: nothing to ask S3 about
     const { data } = await this.api.get(`${uploadId}/`, { signal })
     if (data.state !== 'uploading') {
       throw new ApiError(`This upload is ${data.state}; it can no longer take parts.`)
@@ -401,6 +405,7 @@ class FieldUploader {
   // when S3 refuses the signed one (403: it expired while it waited, or a clock moved).
   async #uploadPartBytes({ signature, body, size, onProgress, onComplete, signal }) {
     const { parts, partNumber } = signature
+    const reportProgress = throttledProgress(onProgress, size)
     let current = signature
     let failures = 0
     let refreshes = 0
@@ -411,7 +416,7 @@ class FieldUploader {
           body,
           size,
           signal,
-          onProgress,
+          onProgress: reportProgress,
           onComplete: (etag) => {
             parts.markStored(partNumber, String(etag).replaceAll('"', ''))
             onComplete?.(etag)

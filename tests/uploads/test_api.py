@@ -552,6 +552,30 @@ def test_listing_parts_finds_every_part_across_pages_including_part_10000(alice_
         s3.abort_multipart_upload(key=key, upload_id=upload_id)
 
 
+def test_listing_parts_reads_each_parts_size_and_etag_and_names_an_unknown_upload(alice_api):
+    key = f"uploads/version_file/{uuid.uuid4()}/two.bin"
+    upload_id = s3.create_multipart_upload(
+        key=key, content_type="application/octet-stream", filename="two.bin"
+    )
+    bodies = {1: os.urandom(1500), 2: os.urandom(700)}
+    try:
+        for n, body in bodies.items():
+            signed = s3.sign_part(
+                key=key, upload_id=upload_id, part_number=n, size=len(body),
+                checksum_sha256=b64_sha256(body),
+            )  # fmt: skip
+            assert put_part({"url": signed.url, "headers": signed.headers}, body).status_code == 200
+        assert s3.list_parts(key=key, upload_id=upload_id) == [
+            s3.S3Part(part_number=n, size=len(body), etag=hashlib.md5(body).hexdigest())
+            for n, body in bodies.items()
+        ]
+    finally:
+        s3.abort_multipart_upload(key=key, upload_id=upload_id)
+    with pytest.raises(s3.S3Error) as refused:
+        s3.list_parts(key=key, upload_id=upload_id)
+    assert refused.value.code == "NoSuchUpload"
+
+
 def test_a_set_up_the_fast_signer_does_not_model_is_signed_by_botocore(alice_api, settings):
     upload = Upload.objects.get(pk=start_upload(alice_api, TWO_PARTS)["id"])
     settings.AWS_S3_ADDRESSING_STYLE = "auto"  # the fast signer refuses "auto"

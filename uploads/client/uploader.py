@@ -1,8 +1,10 @@
 """S7Client: one file through the S7 upload API, parts straight to S3 in parallel.
 
 Parts are hashed ahead on a small thread pool, signed in batches and PUT in parallel over URLs
-the server signs, each pinned to its SHA-256 and MD5. An interrupted run started again finds its
-open upload and sends only the parts S3 provably holds. Memory stays at one part per thread:
+the server signs, each pinned to its SHA-256. An interrupted run started again finds its open
+upload and sends only the parts S3 provably holds: S3's ETag (the MD5 of what it holds) is the
+local part's MD5, and the SHA-256 last signed for it is the local part's. MD5 is computed only
+for the parts S3 already holds, and signed only for those that replace one. Memory stays at one part per thread:
 parts are read from disk with seek/read as they are needed, never the whole file. The rules the
 server keeps (final states, parts per signing call) are read from the server, never copied here.
 """
@@ -79,7 +81,7 @@ class UploadResult:
 @dataclass(frozen=True)
 class _Digest:
     sha256: str  # base64, as S3's x-amz-checksum-sha256
-    md5: str  # base64, as Content-MD5
+    md5: str = ""  # base64, as Content-MD5; only for parts S3 already holds
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,10 @@ class _Plan:
         return self.part_size if n < self.part_count else self.size - self.part_size * (n - 1)
 
 
+def _md5_hex(b64: str) -> str:
+    return base64.b64decode(b64).hex() if b64 else ""
+
+
 def _read_part(path: str, plan: _Plan, n: int) -> bytes:
     with open(path, "rb") as f:
         f.seek(plan.offset(n))
@@ -114,11 +120,11 @@ def _read_part(path: str, plan: _Plan, n: int) -> bytes:
     return data
 
 
-def _digest(data: bytes) -> _Digest:
+def _digest(data: bytes, *, md5: bool = False) -> _Digest:
     # hashlib releases the GIL on large buffers, so digests of several parts run in parallel.
     return _Digest(
         base64.b64encode(hashlib.sha256(data).digest()).decode(),
-        base64.b64encode(hashlib.md5(data).digest()).decode(),
+        base64.b64encode(hashlib.md5(data).digest()).decode() if md5 else "",
     )
 
 
@@ -394,6 +400,9 @@ class _Transfer:
         self.on_part_sent = on_part_sent
         self.batch = client.rules["max_parts_per_signing"]
         self.digests: dict[int, _Digest] = {}
+        # Parts sent where S3 already holds a copy: signed with their MD5 too, so that the
+        # server can tell the new copy from the old one (some S3 servers list both).
+        self.replacing: set[int] = set()
         self.signed: dict[int, _Signed] = {}
         self.sent: set[int] = set()
         self.skipped: set[int] = set()
@@ -418,7 +427,8 @@ class _Transfer:
     # --- Hashing ---------------------------------------------------------------------------
 
     def _hash(self, n: int) -> None:
-        digest = _digest(_read_part(self.path, self.plan, n))
+        held = n in self.held or n in self.replacing
+        digest = _digest(_read_part(self.path, self.plan, n), md5=held)
         with self.changed:
             self.digests[n] = digest
             self.changed.notify_all()
@@ -426,12 +436,17 @@ class _Transfer:
     def _is_held(self, n: int) -> bool:
         """The resume rule: S3 holds this very content, proven by its MD5 and our SHA-256."""
         part = self.held.get(n)
-        return bool(
-            part
-            and part.get("verified")
-            and part.get("checksum_sha256") == self.digests[n].sha256
+        if not part:
+            return False
+        digest = self.digests[n]
+        proven = bool(
+            part.get("checksum_sha256") == digest.sha256
             and part.get("size") == self.plan.length(n)
+            and (part.get("verified") or _md5_hex(digest.md5) == part.get("etag"))
         )
+        if not proven:
+            self.replacing.add(n)
+        return proven
 
     # --- Signing ---------------------------------------------------------------------------
 
@@ -446,7 +461,7 @@ class _Transfer:
                         {
                             "part_number": n,
                             "checksum_sha256": self.digests[n].sha256,
-                            "content_md5": self.digests[n].md5,
+                            **({"content_md5": self.digests[n].md5} if n in self.replacing else {}),
                         }
                         for n in batch
                     ]
@@ -622,7 +637,8 @@ class _Transfer:
         """Send these parts again (the server found them missing or not as signed)."""
         numbers = [n for n in numbers if 1 <= n <= self.plan.part_count]
         for n in numbers:
-            if n not in self.digests:
+            self.replacing.add(n)
+            if not self.digests.get(n, _Digest("")).md5:
                 self._hash(n)
             self.sent.discard(n)
             self.skipped.discard(n)

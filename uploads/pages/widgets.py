@@ -1,6 +1,7 @@
 import uuid
 
 from django import forms
+from django.templatetags.static import static
 from django.urls import reverse
 
 from uploads.core import purposes
@@ -33,6 +34,8 @@ class UploadWidget(forms.TextInput):
             "data-s7-upload": "",
             "data-purpose": self.purpose,
             "data-api": reverse("uploads:uploads"),
+            # Hashing runs in a Web Worker; its script's URL is hashed by collectstatic.
+            "data-s7-hash-worker": static("uploads/hash-worker.js"),
         }
         # Once ready, an image upload is previewed by its purpose's first (smallest) rendition.
         renditions = purposes.get(self.purpose).renditions
