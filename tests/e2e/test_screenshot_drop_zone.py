@@ -12,6 +12,7 @@ from playwright.sync_api import sync_playwright
 
 from items.models import Screenshot
 from tests.fixtures.site import make_item
+from tests.fixtures.worker_app import stall_stage
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -35,7 +36,7 @@ def bucket_allows_live_server(live_server, local_s3):
 
 
 def images(folder):
-    """Three PNGs; the first is by far the largest, so it is ready last."""
+    """Three PNGs; the first is the largest (and the worker holds it back: it is ready last)."""
     paths = []
     for name, size, noise in [("first", (1800, 1350), True), ("second", (320, 240), False),
                               ("third", (320, 240), False)]:  # fmt: skip
@@ -50,6 +51,8 @@ def test_many_images_dropped_at_once_become_screenshots_in_drop_order(
     live_server, bucket_allows_live_server, celery_worker, alice, tmp_path
 ):
     item = make_item(alice, "Gallery")
+    # Being the largest does not make it ready last on a busy machine; the worker's stall does.
+    stall_stage("first.png", "processing", seconds=3)
     client = Client()
     client.force_login(alice)
     cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
