@@ -1,0 +1,116 @@
+"""The download rows (about 12 million on the live site): streamed from the source's COPY into
+the target's COPY block by block, so memory stays at one block whatever the count. Each batch of
+ids commits together with the watermark, so a run killed midway continues after the last batch
+that committed, and a later run brings only rows with ids past it."""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+from psycopg import sql
+
+from items.importer.models import ImportMark
+from items.importer.tables import raw_cursor
+
+MARK = "downloads"
+# Ids per transaction: big enough that COPY runs at full speed, small enough that a killed run
+# loses little.
+BATCH_IDS = 500_000
+
+COLUMNS = "id, version_id, user_id, created_at"
+
+
+def last_imported_id() -> int:
+    mark = ImportMark.objects.filter(name=MARK).first()
+    return mark.last_id if mark else 0
+
+
+def pending(source, after: int) -> tuple[int, int]:
+    """(rows to bring, highest id) in the source past ``after``."""
+    with source.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), coalesce(max(id), 0) FROM items_download WHERE id > %s", [after]
+        )
+        return cursor.fetchone()
+
+
+def copy_downloads(source, *, progress=None, batch_ids: int | None = None, after_batch=None) -> int:
+    """Bring every download row past the watermark; returns the rows copied."""
+    batch_ids = batch_ids or BATCH_IDS
+    start = last_imported_id()
+    _, highest = pending(source, start)
+    copied = 0
+    while start < highest:
+        end = min(start + batch_ids, highest)
+        with transaction.atomic(), connection.cursor() as wrapper, source.cursor() as reader:
+            target = raw_cursor(wrapper)
+            rows = 0
+            query = sql.SQL(
+                "COPY (SELECT {columns} FROM items_download WHERE id > {start} AND id <= {end}"
+                " ORDER BY id) TO STDOUT"
+            ).format(columns=sql.SQL(COLUMNS), start=start, end=end)
+            with (
+                reader.copy(query) as rows_out,
+                target.copy(f"COPY items_download ({COLUMNS}) FROM STDIN") as rows_in,
+            ):
+                for block in rows_out:
+                    rows_in.write(block)
+                    lines = bytes(block).count(b"\n")
+                    rows += lines
+                    if progress is not None:
+                        progress.update(lines)
+            ImportMark.objects.update_or_create(name=MARK, defaults={"last_id": end})
+        copied += rows
+        start = end
+        if after_batch is not None:
+            after_batch(copied)
+    return copied
+
+
+def recount_versions() -> int:
+    """Each version's count from its rows (the live counters double-count); returns the
+    versions whose count changed."""
+    with transaction.atomic(), connection.cursor() as wrapper:
+        cursor = raw_cursor(wrapper)
+        cursor.execute(
+            "UPDATE items_version v SET downloads_count = c.n FROM ("
+            " SELECT v2.id, count(d.id) AS n FROM items_version v2"
+            " LEFT JOIN items_download d ON d.version_id = v2.id GROUP BY v2.id) c"
+            " WHERE c.id = v.id AND v.downloads_count <> c.n"
+        )
+        return cursor.rowcount
+
+
+DAYS_MARK = "download_days"
+
+
+def rebuild_download_days() -> int:
+    """Per-day counts (``DownloadDay``) recounted from the rows, for every day that has a row
+    past the last rebuild (every day the first time): its own watermark, so that a run killed
+    after copying rows but before counting them still gets their days counted by the next.
+    Returns the days written."""
+    counted = ImportMark.objects.filter(name=DAYS_MARK).first()
+    since_id = counted.last_id if counted else 0
+    copied = last_imported_id()
+    if copied <= since_id:
+        return 0
+    with transaction.atomic(), connection.cursor() as wrapper:
+        cursor = raw_cursor(wrapper)
+        day = "(d.created_at AT TIME ZONE 'UTC')::date"
+        where, params = "", []
+        if since_id:
+            cursor.execute(f"SELECT min({day}) FROM items_download d WHERE d.id > %s", [since_id])
+            # On created_at itself, so that its index finds the days' rows.
+            where = "WHERE d.created_at >= (%s::date)::timestamp AT TIME ZONE 'UTC'"
+            params = [cursor.fetchone()[0]]
+        cursor.execute(
+            "INSERT INTO items_downloadday (item_id, version_id, day, count)"
+            f" SELECT v.item_id, d.version_id, {day}, count(*) FROM items_download d"
+            f" JOIN items_version v ON v.id = d.version_id {where}"
+            f" GROUP BY v.item_id, d.version_id, {day}"
+            " ON CONFLICT (version_id, day) DO UPDATE SET count = EXCLUDED.count"
+            " WHERE items_downloadday.count <> EXCLUDED.count",
+            params,
+        )
+        written = cursor.rowcount
+        ImportMark.objects.update_or_create(name=DAYS_MARK, defaults={"last_id": copied})
+        return written
