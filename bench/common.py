@@ -29,16 +29,19 @@ class Sizes:
     tiny_parts: int  # benchmark 5: a real request over this many 1 KiB parts
     image_megapixels: int  # benchmark 6
     image_repeat: int
+    import_downloads: int  # benchmark 7
+    import_day_downloads: int
 
     @classmethod
     def from_env(cls, smoke: bool) -> Sizes:
         defaults = (
             dict(file_mib=20, repeat=1, sign_urls=50, uploaders=4, rounds=1, complete_parts=6,
-                 complete_baseline_parts=2, tiny_parts=20, image_megapixels=1, image_repeat=1)
+                 complete_baseline_parts=2, tiny_parts=20, image_megapixels=1, image_repeat=1,
+                 import_downloads=2000, import_day_downloads=100)
             if smoke
             else dict(file_mib=1024, repeat=3, sign_urls=5000, uploaders=32, rounds=5,
                       complete_parts=1000, complete_baseline_parts=100, tiny_parts=10_000, image_megapixels=24,
-                      image_repeat=3)
+                      image_repeat=3, import_downloads=12_000_000, import_day_downloads=20_000)
         )  # fmt: skip
         return cls(
             **{name: _env_int(f"BENCH_{name.upper()}", value) for name, value in defaults.items()}

@@ -10,6 +10,7 @@ from psycopg import sql
 
 from items.importer.models import ImportMark
 from items.importer.tables import raw_cursor
+from items.models import Download, DownloadDay
 
 MARK = "downloads"
 # Ids per transaction: big enough that COPY runs at full speed, small enough that a killed run
@@ -33,11 +34,19 @@ def pending(source, after: int) -> tuple[int, int]:
         return cursor.fetchone()
 
 
+# Past this many rows the foreign keys are dropped while rows arrive and added back after:
+# checking two keys row by row costs more than the copy itself, adding them back is one pass.
+UNCHECKED_FROM_ROWS = 100_000
+KEYED_FIELDS = ("version", "user")
+
+
 def copy_downloads(source, *, progress=None, batch_ids: int | None = None, after_batch=None) -> int:
     """Bring every download row past the watermark; returns the rows copied."""
     batch_ids = batch_ids or BATCH_IDS
     start = last_imported_id()
-    _, highest = pending(source, start)
+    count, highest = pending(source, start)
+    if count >= UNCHECKED_FROM_ROWS:
+        drop_keys()
     copied = 0
     while start < highest:
         end = min(start + batch_ids, highest)
@@ -63,7 +72,35 @@ def copy_downloads(source, *, progress=None, batch_ids: int | None = None, after
         start = end
         if after_batch is not None:
             after_batch(copied)
+    restore_keys()
     return copied
+
+
+def _key_names(model) -> dict[str, str]:
+    """The foreign keys the model's table has now: column → constraint name."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+    return {info["columns"][0]: name for name, info in constraints.items() if info["foreign_key"]}
+
+
+def drop_keys(model=Download) -> None:
+    with transaction.atomic(), connection.schema_editor() as editor:
+        for name in _key_names(model).values():
+            editor.execute(editor._delete_fk_sql(model, name))
+
+
+def restore_keys(model=Download, fields=KEYED_FIELDS) -> None:
+    """Add back the keys a bulk copy dropped, under the names Django's migrations gave them
+    (so that later migrations find them); a run killed while they were dropped gets them back
+    from the next run."""
+    present = _key_names(model)
+    with transaction.atomic(), connection.schema_editor() as editor:
+        for name in fields:
+            field = model._meta.get_field(name)
+            if field.column not in present:
+                editor.execute(
+                    editor._create_fk_sql(model, field, "_fk_%(to_table)s_%(to_column)s")
+                )
 
 
 def recount_versions() -> int:
@@ -102,15 +139,25 @@ def rebuild_download_days() -> int:
             # On created_at itself, so that its index finds the days' rows.
             where = "WHERE d.created_at >= (%s::date)::timestamp AT TIME ZONE 'UTC'"
             params = [cursor.fetchone()[0]]
+        else:
+            # Every day anew, in this one transaction (DDL included, so a kill undoes all of
+            # it): the keys are checked once when added back, not row by row.
+            cursor.execute("DELETE FROM items_downloadday")
+            drop_keys(DownloadDay)
+        upsert = (
+            " ON CONFLICT (version_id, day) DO UPDATE SET count = EXCLUDED.count"
+            " WHERE items_downloadday.count <> EXCLUDED.count"
+            if since_id
+            else ""
+        )
         cursor.execute(
             "INSERT INTO items_downloadday (item_id, version_id, day, count)"
             f" SELECT v.item_id, d.version_id, {day}, count(*) FROM items_download d"
             f" JOIN items_version v ON v.id = d.version_id {where}"
-            f" GROUP BY v.item_id, d.version_id, {day}"
-            " ON CONFLICT (version_id, day) DO UPDATE SET count = EXCLUDED.count"
-            " WHERE items_downloadday.count <> EXCLUDED.count",
+            f" GROUP BY v.item_id, d.version_id, {day}{upsert}",
             params,
         )
+        restore_keys(DownloadDay, ("item", "version"))
         written = cursor.rowcount
         ImportMark.objects.update_or_create(name=DAYS_MARK, defaults={"last_id": copied})
         return written

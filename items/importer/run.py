@@ -51,6 +51,7 @@ class Report:
     merges: list[str] = field(default_factory=list)
     count_changes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    step_seconds: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
 
     def text(self) -> str:
@@ -103,13 +104,17 @@ class Importer:
                 ("screenshots", self.screenshots),
                 ("downloads", self.downloads),
             ]
-            for table, step in steps:
-                if table in self.options.only:
-                    step()
             if not self.options.dry_run:
-                self.finish_files()
-                self.recount()
-                tables.move_sequences_past_ids(TARGET_TABLE.values())
+                steps += [
+                    ("files", self.finish_files),
+                    ("counts", self.recount),
+                    ("sequences", lambda: tables.move_sequences_past_ids(TARGET_TABLE.values())),
+                ]
+            for name, step in steps:
+                if name in self.options.only or name not in TARGET_TABLE:
+                    began = time.monotonic()
+                    step()
+                    self.report.step_seconds[name] = time.monotonic() - began
             for table in TARGET_TABLE:
                 self.report.rows[table] = (
                     source.count(live, table),
@@ -314,14 +319,24 @@ class Importer:
     # --- Counts ------------------------------------------------------------------------------
 
     def recount(self):
+        def timed(name, work):
+            began = time.monotonic()
+            work()
+            self.report.step_seconds[name] = time.monotonic() - began
+
+        downloads.restore_keys()
         if "downloads" in self.options.only:
-            downloads.recount_versions()
-            downloads.rebuild_download_days()
-        with transaction.atomic():
-            for item_id in Item.objects.values_list("pk", flat=True):
-                services.item_recount(item_id)
-            services.users_recount()
-            services.tags_recount(Tag.objects.values_list("pk", flat=True))
+            timed("version counts", downloads.recount_versions)
+            timed("download days", downloads.rebuild_download_days)
+
+        def items_users_tags():
+            with transaction.atomic():
+                for item_id in Item.objects.values_list("pk", flat=True):
+                    services.item_recount(item_id)
+                services.users_recount()
+                services.tags_recount(Tag.objects.values_list("pk", flat=True))
+
+        timed("item, user and tag counts", items_users_tags)
         live = getattr(self, "live_downloads", None)
         if live is None:
             live = {row[0]: row[10] for row in source.fetch(self.live, source.ITEMS)}
