@@ -76,7 +76,7 @@ def copy_downloads(source, *, progress=None, batch_ids: int | None = None, after
     return copied
 
 
-def _key_names(model) -> dict[str, str]:
+def foreign_keys(model) -> dict[str, str]:
     """The foreign keys the model's table has now: column → constraint name."""
     with connection.cursor() as cursor:
         constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
@@ -85,7 +85,7 @@ def _key_names(model) -> dict[str, str]:
 
 def drop_keys(model=Download) -> None:
     with transaction.atomic(), connection.schema_editor() as editor:
-        for name in _key_names(model).values():
+        for name in foreign_keys(model).values():
             editor.execute(editor._delete_fk_sql(model, name))
 
 
@@ -93,7 +93,7 @@ def restore_keys(model=Download, fields=KEYED_FIELDS) -> None:
     """Add back the keys a bulk copy dropped, under the names Django's migrations gave them
     (so that later migrations find them); a run killed while they were dropped gets them back
     from the next run."""
-    present = _key_names(model)
+    present = foreign_keys(model)
     with transaction.atomic(), connection.schema_editor() as editor:
         for name in fields:
             field = model._meta.get_field(name)

@@ -164,3 +164,13 @@ def test_changes_on_the_live_site_arrive_with_the_next_run(live_site, celery_wor
     assert set(after["users"]) - set(untouched["users"]) == {
         row for row in after["users"] if row[1] == "newbie"
     }
+
+
+def test_a_source_bucket_on_another_s3_is_refused(live_site):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="copied inside S3"):
+        call_command(
+            "import_simplici7y", "--source", live_site.url,
+            "--source-endpoint", "https://s3.elsewhere.example",
+        )  # fmt: skip
