@@ -9,8 +9,8 @@ from django.db import connection, transaction
 from psycopg import sql
 
 from items.importer.models import ImportMark
-from items.importer.tables import raw_cursor
-from items.models import Download, DownloadDay
+from items.importer.tables import raw_cursor, without_indexes_and_keys
+from items.models import Download
 
 MARK = "downloads"
 # Ids per transaction: big enough that COPY runs at full speed, small enough that a killed run
@@ -132,32 +132,33 @@ def rebuild_download_days() -> int:
         return 0
     with transaction.atomic(), connection.cursor() as wrapper:
         cursor = raw_cursor(wrapper)
+        # Room to group millions of (version, day) pairs in memory rather than on disk.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
         day = "(d.created_at AT TIME ZONE 'UTC')::date"
-        where, params = "", []
+        select = (
+            "INSERT INTO items_downloadday (item_id, version_id, day, count)"
+            f" SELECT v.item_id, d.version_id, {day}, count(*) FROM items_download d"
+            " JOIN items_version v ON v.id = d.version_id"
+        )
         if since_id:
             cursor.execute(f"SELECT min({day}) FROM items_download d WHERE d.id > %s", [since_id])
             # On created_at itself, so that its index finds the days' rows.
-            where = "WHERE d.created_at >= (%s::date)::timestamp AT TIME ZONE 'UTC'"
-            params = [cursor.fetchone()[0]]
+            cursor.execute(
+                f"{select} WHERE d.created_at >= (%s::date)::timestamp AT TIME ZONE 'UTC'"
+                f" GROUP BY v.item_id, d.version_id, {day}"
+                " ON CONFLICT (version_id, day) DO UPDATE SET count = EXCLUDED.count"
+                " WHERE items_downloadday.count <> EXCLUDED.count",
+                [cursor.fetchone()[0]],
+            )
+            written = cursor.rowcount
         else:
             # Every day anew, in this one transaction (DDL included, so a kill undoes all of
-            # it): the keys are checked once when added back, not row by row.
-            cursor.execute("DELETE FROM items_downloadday")
-            drop_keys(DownloadDay)
-        upsert = (
-            " ON CONFLICT (version_id, day) DO UPDATE SET count = EXCLUDED.count"
-            " WHERE items_downloadday.count <> EXCLUDED.count"
-            if since_id
-            else ""
-        )
-        cursor.execute(
-            "INSERT INTO items_downloadday (item_id, version_id, day, count)"
-            f" SELECT v.item_id, d.version_id, {day}, count(*) FROM items_download d"
-            f" JOIN items_version v ON v.id = d.version_id {where}"
-            f" GROUP BY v.item_id, d.version_id, {day}{upsert}",
-            params,
-        )
-        restore_keys(DownloadDay, ("item", "version"))
-        written = cursor.rowcount
+            # it), with the indexes built and the keys checked once at the end.
+            cursor.execute("TRUNCATE items_downloadday")
+            with without_indexes_and_keys(cursor, "items_downloadday"):
+                cursor.execute(
+                    f"{select} GROUP BY v.item_id, d.version_id, {day} ORDER BY d.version_id, {day}"
+                )
+                written = cursor.rowcount
         ImportMark.objects.update_or_create(name=DAYS_MARK, defaults={"last_id": copied})
         return written

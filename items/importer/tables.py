@@ -3,6 +3,8 @@ is written only where a value differs, so that a second run changes nothing."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 from django.db import connection, transaction
 from psycopg import sql
 
@@ -121,3 +123,42 @@ def move_sequences_past_ids(tables) -> None:
                 ).format(table=sql.Identifier(table)),
                 [table],
             )
+
+
+@contextmanager
+def without_indexes_and_keys(cursor, table: str):
+    """Drop the table's secondary indexes, unique constraints and foreign keys, and create them
+    again on leaving, from their own definitions: filling a table from a query is many times
+    faster without them, and each is then built or checked in one pass. Inside the caller's
+    transaction (DDL is transactional in Postgres), so a kill midway leaves them as they were."""
+    cursor.execute(
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+        " WHERE conrelid = %s::regclass AND contype IN ('u', 'f') ORDER BY contype DESC",
+        [table],
+    )
+    constraints = cursor.fetchall()
+    for name, _ in constraints:
+        cursor.execute(
+            sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                sql.Identifier(table), sql.Identifier(name)
+            )
+        )
+    cursor.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+        " AND tablename = %s AND indexname NOT IN (SELECT conname FROM pg_constraint"
+        " WHERE conrelid = %s::regclass AND contype = 'p')",
+        [table, table],
+    )
+    indexes = cursor.fetchall()
+    for name, _ in indexes:
+        cursor.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+    yield
+    for _, definition in indexes:
+        cursor.execute(definition)
+    for name, definition in reversed(constraints):
+        cursor.execute(
+            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} ").format(
+                sql.Identifier(table), sql.Identifier(name)
+            )
+            + sql.SQL(definition)
+        )

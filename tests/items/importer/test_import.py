@@ -7,6 +7,7 @@ from contextlib import redirect_stdout
 import pytest
 import requests
 from django.core.management import call_command
+from django.db import connection
 
 from items.importer.run import Options, import_live_site
 from items.models import Download, DownloadDay, Item, Review, Tag, User, Version
@@ -53,6 +54,11 @@ def test_it_imports_rows_files_and_passwords(live_site, celery_worker, client, s
     assert "item 10 “Eternal”: 3,000 → 1,500" in report.count_changes
     assert Item.objects.get(pk=10).downloads_count == 1500
     assert sum(DownloadDay.objects.values_list("count", flat=True)) == 3000
+    with connection.cursor() as cursor:  # rebuilt without them, then given them back
+        kept = connection.introspection.get_constraints(cursor, "items_downloadday")
+    assert "one_count_per_version_per_day" in kept
+    assert sum(1 for found in kept.values() if found["foreign_key"]) == 2
+    assert sum(1 for found in kept.values() if found["index"]) >= 4
 
     hamish = User.objects.get(pk=7)
     assert (hamish.username, hamish.first_name, hamish.is_staff, hamish.is_superuser) == (
