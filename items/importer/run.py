@@ -56,14 +56,15 @@ class Report:
 
     def text(self) -> str:
         heading = "Dry run: what an import would do" if self.dry_run else "Import finished"
+        steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in self.step_seconds.items())
         lines = [
-            f"{heading} in {self.seconds:.1f} s.",
+            f"{heading} in {self.seconds:.1f} s ({steps}).",
             "",
-            "table        source    target  written",
+            f"{'table':<12} {'source':>11} {'target':>11} {'written':>11}",
         ]
         for table, (in_source, in_target) in self.rows.items():
             written = self.written.get(table, 0)
-            lines.append(f"{table:<12} {in_source:>9,} {in_target:>9,} {written:>8,}")
+            lines.append(f"{table:<12} {in_source:>11,} {in_target:>11,} {written:>11,}")
         lines += [
             "",
             f"Files copied: {self.files_copied:,} ({self.bytes_copied:,} bytes); "
@@ -340,8 +341,10 @@ class Importer:
         live = getattr(self, "live_downloads", None)
         if live is None:
             live = {row[0]: row[10] for row in source.fetch(self.live, source.ITEMS)}
-        for item_id, name, count in Item.objects.filter(pk__in=live).values_list(
-            "pk", "name", "downloads_count"
+        for item_id, name, count in (
+            Item.objects.filter(pk__in=live)
+            .order_by("pk")
+            .values_list("pk", "name", "downloads_count")
         ):
             if live[item_id] != count:
                 self.report.count_changes.append(
