@@ -59,17 +59,24 @@ def main(argv=None) -> int:
         services.stop()
 
     elapsed = time.perf_counter() - started
+    kept = {n: text for n, text in _sections_in(Path(args.out)).items() if n not in sections}
+    kept = kept if args.only else {}
+    ran = (
+        f" (benchmark {', '.join(map(str, sorted(sections)))} only; the others' sections are "
+        "kept from the file's earlier run)"
+        if kept
+        else ""
+    )
     out = [
         "# S7 benchmarks",
         "",
         f"`make bench` ({'--smoke, tiny sizes' if args.smoke else 'full sizes'}) on "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {elapsed / 60:.1f} min in all. Every "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {elapsed / 60:.1f} min in all{ran}. Every "
         "figure is compared with a baseline measured in the same run on this machine:",
         "",
         *machine(),
         "",
     ]
-    kept = _sections_in(Path(args.out)) if args.only else {}
     for number in sorted(set(sections) | set(kept)):
         if number in sections:
             out += [f"## {TITLES[number]}", "", sections[number], ""]

@@ -12,6 +12,7 @@ measured by benchmarks 1 and 5.
 
 from __future__ import annotations
 
+import os
 import time
 
 import psycopg
@@ -174,6 +175,7 @@ def run(services, sizes, workdir):
         "live site's downloads gather on fewer versions a day). "
         f"Bulk import by step: {bulk_steps}. The day of activity: 20 new users, 5 items edited, "
         f"3 new versions, 10 reviews and {sizes.import_day_downloads:,} downloads; the delta "
-        f"by step: {delta_steps}. Targets: the bulk import in minutes; the delta under 60 s."
+        f"by step: {delta_steps}. Targets: the bulk import in minutes; the delta under 60 s. "
+        f"Load average (1 min) at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores."
     )
     return text, bulk, delta
