@@ -71,6 +71,8 @@ def test_it_imports_rows_files_and_passwords(live_site, celery_worker, client, s
     # A file missing from the bucket: the version keeps its link. A refused one: not ready.
     assert Version.objects.get(pk=103).link == "https://example.org/rubicon-2.1.zip"
     assert not Version.objects.get(pk=104).is_ready
+    refused = client.get("/items/marathon-infinity-long/downloads/new?version=104")
+    assert refused.status_code == 302 and refused["Location"] == "/items/marathon-infinity-long/"
 
     # A second run changes nothing.
     before = snapshot()
@@ -180,3 +182,12 @@ def test_a_source_bucket_on_another_s3_is_refused(live_site):
             "import_simplici7y", "--source", live_site.url,
             "--source-endpoint", "https://s3.elsewhere.example",
         )  # fmt: skip
+
+
+def test_the_source_is_opened_read_only(live_site):
+    import psycopg
+
+    from items.importer.source import connect
+
+    with connect(live_site.url) as live, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        live.execute("INSERT INTO items_tag (name, permalink) VALUES ('x', 'x')")
