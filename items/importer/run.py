@@ -325,7 +325,7 @@ class Importer:
             work()
             self.report.step_seconds[name] = time.monotonic() - began
 
-        downloads.restore_keys()
+        downloads.restore_keys_and_indexes()
         if "downloads" in self.options.only:
             timed("version counts", downloads.recount_versions)
             timed("download days", downloads.rebuild_download_days)

@@ -4,7 +4,7 @@ ends."""
 import pytest
 from django.db import connection
 
-from items.importer.downloads import foreign_keys
+from items.importer.downloads import foreign_keys, plain_indexes
 from items.importer.run import Options, import_live_site
 from items.models import Download
 from tests.fixtures.live_site import KILLED, start_import
@@ -26,7 +26,7 @@ def test_an_import_killed_midway_continues_to_the_same_end(live_site, celery_wor
         live_site,
         S7_TEST_BATCH_IDS=1000,
         S7_TEST_KILL_AFTER_ROWS=2000,
-        S7_TEST_UNCHECKED_FROM_ROWS=1000,  # a bulk copy: the keys are dropped meanwhile
+        S7_TEST_UNCHECKED_FROM_ROWS=1000,  # a bulk copy: keys and indexes dropped meanwhile
     )
     output = killed.communicate(timeout=300)[0].decode()
 
@@ -34,12 +34,14 @@ def test_an_import_killed_midway_continues_to_the_same_end(live_site, celery_wor
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM items_download")
         assert cursor.fetchone()[0] == 2000  # two batches committed, then the kill
-    assert set(foreign_keys(Download)) == set()  # killed while the keys were dropped
+    # Killed while the keys and indexes were dropped.
+    assert set(foreign_keys(Download)) == set() and set(plain_indexes(Download)) == set()
     import_live_site(
         Options(source_url=live_site.url, bucket=live_site.bucket, wait=120, quiet=True)
     )
     resumed = snapshot()
     assert set(foreign_keys(Download)) == {"version_id", "user_id"}
+    assert set(plain_indexes(Download)) == {"version_id", "user_id", "created_at"}
 
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(IMPORTED_TABLES)} CASCADE")
