@@ -28,10 +28,9 @@ class SourceFile:
     name: str  # the live ``file`` column: the storage name without the prefix
     owner_id: int
 
-    @property
-    def upload_id(self) -> uuid.UUID:
+    def upload_id(self, bucket: str) -> uuid.UUID:
         # Fixed by the source, so that a run killed after a copy finds its object again.
-        return uuid.uuid5(NAMESPACE, f"{self.kind}:{self.source_id}:{self.name}")
+        return uuid.uuid5(NAMESPACE, f"{bucket}:{self.kind}:{self.source_id}:{self.name}")
 
 
 @dataclass
@@ -65,7 +64,8 @@ def adopt(
 
     def one(source: SourceFile) -> tuple[SourceFile, Upload, bool]:
         try:
-            upload = Upload.objects.filter(pk=source.upload_id).first()
+            upload_id = source.upload_id(bucket)
+            upload = Upload.objects.filter(pk=upload_id).first()
             fresh = upload is None
             if fresh:
                 upload = upload_adopt(
@@ -74,7 +74,7 @@ def adopt(
                     filename=posixpath.basename(source.name),
                     source_bucket=bucket,
                     source_key=f"{prefix}{source.name}",
-                    upload_id=source.upload_id,
+                    upload_id=upload_id,
                 )
             ImportedFile.objects.get_or_create(
                 kind=source.kind,

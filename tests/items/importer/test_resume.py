@@ -37,7 +37,7 @@ def test_an_import_killed_midway_continues_to_the_same_end(live_site, celery_wor
     # Killed while the keys and indexes were dropped.
     assert set(foreign_keys(Download)) == set() and set(plain_indexes(Download)) == set()
     import_live_site(
-        Options(source_url=live_site.url, bucket=live_site.bucket, wait=120, quiet=True)
+        Options(source_url=live_site.url, bucket=live_site.bucket, wait=300, quiet=True)
     )
     resumed = snapshot()
     assert set(foreign_keys(Download)) == {"version_id", "user_id"}
@@ -46,7 +46,7 @@ def test_an_import_killed_midway_continues_to_the_same_end(live_site, celery_wor
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {', '.join(IMPORTED_TABLES)} CASCADE")
     import_live_site(
-        Options(source_url=live_site.url, bucket=live_site.bucket, wait=120, quiet=True)
+        Options(source_url=live_site.url, bucket=live_site.bucket, wait=300, quiet=True)
     )
 
     assert snapshot() == resumed
