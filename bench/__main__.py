@@ -28,6 +28,7 @@ TITLES = {
     10: "10. A 20 MB body refused before it is read",
     11: "11. The browser: S7's uploader against stock Uppy and the Python client",
     12: "12. Scale-out: two web processes and two workers against one of each",
+    13: "13. Importing the live site with its 12 million downloads",
 }
 
 
@@ -52,6 +53,7 @@ def main(argv=None) -> int:
             browser,
             completion,
             images,
+            importer,
             itempage,
             limits,
             load,
@@ -78,6 +80,7 @@ def main(argv=None) -> int:
                 (10, limits),
                 (11, browser),
                 (12, scaleout),
+                (13, importer),
             )
             for number, module in benchmarks:
                 if number in only:
@@ -87,21 +90,45 @@ def main(argv=None) -> int:
         services.stop()
 
     elapsed = time.perf_counter() - started
+    kept = {n: text for n, text in _sections_in(Path(args.out)).items() if n not in sections}
+    kept = kept if args.only else {}
+    ran = (
+        f" (benchmark {', '.join(map(str, sorted(sections)))} only; the others' sections are "
+        "kept from the file's earlier run)"
+        if kept
+        else ""
+    )
     out = [
         "# S7 benchmarks",
         "",
         f"`make bench` ({'--smoke, tiny sizes' if args.smoke else 'full sizes'}) on "
-        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {elapsed / 60:.1f} min in all. Every "
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {elapsed / 60:.1f} min in all{ran}. Every "
         "figure is compared with a baseline measured in the same run on this machine:",
         "",
         *machine(),
         "",
     ]
-    for number in sorted(sections):
-        out += [f"## {TITLES[number]}", "", sections[number], ""]
+    for number in sorted(set(sections) | set(kept)):
+        if number in sections:
+            out += [f"## {TITLES[number]}", "", sections[number], ""]
+        else:
+            out += [kept[number].rstrip("\n"), ""]
     Path(args.out).write_text("\n".join(out))
     print(f"wrote {args.out} in {elapsed:.0f} s", file=sys.stderr)
     return 0
+
+
+def _sections_in(path: Path) -> dict[int, str]:
+    """The sections of an earlier results file, by number: a run of some benchmarks (--only)
+    replaces theirs and keeps the others' last figures."""
+    if not path.exists():
+        return {}
+    found = {}
+    for section in path.read_text().split("\n## ")[1:]:
+        number = section.split(".", 1)[0]
+        if number.isdigit():
+            found[int(number)] = "## " + section
+    return found
 
 
 if __name__ == "__main__":

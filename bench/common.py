@@ -40,6 +40,8 @@ class Sizes:
     analytics_repeat: int
     scale_uploads: int  # benchmark 12: concurrent uploads
     scale_file_mib: int
+    import_downloads: int  # benchmark 13
+    import_day_downloads: int
 
     @classmethod
     def from_env(cls, smoke: bool) -> Sizes:
@@ -49,14 +51,16 @@ class Sizes:
                  page_downloads=10_000, page_rounds=1, page_requests=3,
                  analytics_items=20, analytics_downloads=5000, analytics_uploads=500,
                  analytics_stress_uploads=1000, analytics_repeat=1,
-                 scale_uploads=6, scale_file_mib=1)
+                 scale_uploads=6, scale_file_mib=1,
+                 import_downloads=2000, import_day_downloads=100)
             if smoke
             else dict(file_mib=1024, repeat=3, sign_urls=5000, uploaders=32, rounds=5, load_seconds=4,
                       complete_parts=1000, complete_baseline_parts=100, tiny_parts=10_000, image_megapixels=24,
                       image_repeat=3, page_downloads=1_000_000, page_rounds=5, page_requests=20,
                       analytics_items=600, analytics_downloads=12_000_000,
                       analytics_uploads=20_000, analytics_stress_uploads=100_000,
-                      analytics_repeat=5, scale_uploads=50, scale_file_mib=8)
+                      analytics_repeat=5, scale_uploads=50, scale_file_mib=8,
+                      import_downloads=12_000_000, import_day_downloads=20_000)
         )  # fmt: skip
         return cls(
             **{name: _env_int(f"BENCH_{name.upper()}", value) for name, value in defaults.items()}

@@ -28,8 +28,9 @@ class User(AbstractUser):
 
 
 class Tag(models.Model):
-    name = models.CharField(max_length=50, unique=True)
-    permalink = models.SlugField(max_length=60, unique=True)
+    # The live site allowed 255 characters; S7 keeps every value it imports whole.
+    name = models.CharField(max_length=255, unique=True)
+    permalink = models.SlugField(max_length=255, unique=True)
     items_count = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -43,11 +44,10 @@ class Tag(models.Model):
 
 
 class Item(models.Model):
-    name = models.CharField(max_length=120)
-    byline = models.CharField(max_length=200, blank=True, help_text="One line under the name.")
-    topnote = models.CharField(
-        max_length=300, blank=True, help_text="A short note shown above the description."
-    )
+    name = models.CharField(max_length=255)
+    byline = models.CharField(max_length=255, blank=True, help_text="One line under the name.")
+    # Text, as on the live site, whose notes can be longer than a line.
+    topnote = models.TextField(blank=True, help_text="A short note shown above the description.")
     body = models.TextField(blank=True, help_text="Markdown.")
     tc = models.ForeignKey(
         "self",
@@ -61,7 +61,7 @@ class Item(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="items"
     )
-    permalink = models.SlugField(max_length=100, unique=True)
+    permalink = models.SlugField(max_length=255, unique=True)
     tags = models.ManyToManyField(Tag, blank=True, related_name="items")
 
     downloads_count = models.PositiveIntegerField(default=0)
@@ -94,7 +94,7 @@ class Item(models.Model):
 
 class Version(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="versions")
-    name = models.CharField(max_length=60, help_text="For example 1.0 or 2024-05-01.")
+    name = models.CharField(max_length=255, help_text="For example 1.0 or 2024-05-01.")
     notes = models.TextField(blank=True, help_text="Markdown: what changed.")
     # A version is either a file the site serves or a link elsewhere, never both. The file
     # cannot be deleted while the version holds it, except together with the version (its
@@ -135,7 +135,7 @@ class Review(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews"
     )
-    title = models.CharField(max_length=120)
+    title = models.CharField(max_length=255)
     body = models.TextField(blank=True, help_text="Markdown.")
     rating = models.PositiveSmallIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
@@ -163,7 +163,7 @@ class Review(models.Model):
 
 class Screenshot(models.Model):
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="screenshots")
-    title = models.CharField(max_length=120, blank=True)
+    title = models.CharField(max_length=255, blank=True)
     order = models.PositiveIntegerField(default=0)
     upload = models.OneToOneField(
         "uploads.Upload", on_delete=models.RESTRICT, related_name="screenshot"

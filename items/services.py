@@ -88,7 +88,13 @@ def item_recount(item_id: int) -> None:
 
 
 def user_recount(user_id: int) -> None:
-    User.objects.filter(pk=user_id).update(
+    users_recount([user_id])
+
+
+def users_recount(user_ids=None) -> None:
+    """Recount the given users' items and reviews, or every user's (None) in one UPDATE."""
+    users = User.objects.all() if user_ids is None else User.objects.filter(pk__in=list(user_ids))
+    users.update(
         items_count=_count_of(Item, owner=OuterRef("pk")),
         reviews_count=_count_of(Review, user=OuterRef("pk")),
     )

@@ -11,7 +11,6 @@ import base64
 import binascii
 import logging
 import posixpath
-import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from uploads.core.errors import (
     WrongState,
 )
 from uploads.core.models import Upload, UploadPart, UploadState
+from uploads.core.names import safe_filename
 from uploads.core.parts import describe, forget_listing, held_parts, problems_with
 from uploads.core.plan import PlanError, plan_parts
 from uploads.core.progress import UploadStage
@@ -47,18 +47,6 @@ MAX_PARTS_PER_SIGNING = 100
 
 
 # --- Create --------------------------------------------------------------------------------
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-def safe_filename(filename: str) -> str:
-    """A key-safe version of the name: ASCII letters, digits, dot, dash and underscore."""
-    name = posixpath.basename(filename.replace("\\", "/"))
-    name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    stem, extension = posixpath.splitext(name)
-    stem = _UNSAFE.sub("-", stem).strip("-.") or "file"
-    extension = _UNSAFE.sub("", extension)[:20]
-    return f"{stem[:100]}{extension}"
 
 
 def display_filename(filename: str) -> str:

@@ -361,6 +361,60 @@ def put_object(*, key: str, body: bytes, content_type: str) -> None:
     _call("put_object", Key=key, Body=body, ContentType=content_type)
 
 
+def head_object_in(bucket_name: str, key: str) -> dict | None:
+    """Like ``head_object``, in another bucket of the same S3 (a source to copy from)."""
+    try:
+        return client().head_object(Bucket=bucket_name, Key=key)
+    except ClientError as exc:
+        error = _error(exc)
+        if error.code in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise error from exc
+
+
+# S3 copies at most 5 GiB in one CopyObject; larger objects are copied part by part.
+MAX_COPY_OBJECT_SIZE = 5 * 1024**3
+
+
+def copy_object(
+    *,
+    source_bucket: str,
+    source_key: str,
+    key: str,
+    size: int,
+    content_type: str,
+    filename: str,
+    part_size: int = 512 * 1024 * 1024,
+    single_copy_limit: int = MAX_COPY_OBJECT_SIZE,
+) -> None:
+    """Copy an object into this bucket inside S3 (no byte passes through this process),
+    served as ``content_type`` and saved as ``filename``: CopyObject up to
+    ``single_copy_limit``, UploadPartCopy in ranges of ``part_size`` above it."""
+    source = {"Bucket": source_bucket, "Key": source_key}
+    served = {"ContentType": content_type, "ContentDisposition": attachment_disposition(filename)}
+    if size <= single_copy_limit:
+        _call("copy_object", Key=key, CopySource=source, MetadataDirective="REPLACE", **served)
+        return
+    upload_id = _call("create_multipart_upload", Key=key, **served)["UploadId"]
+    try:
+        parts = []
+        for number, start in enumerate(range(0, size, part_size), start=1):
+            end = min(start + part_size, size) - 1
+            answer = _call(
+                "upload_part_copy",
+                Key=key,
+                UploadId=upload_id,
+                PartNumber=number,
+                CopySource=source,
+                CopySourceRange=f"bytes={start}-{end}",
+            )
+            parts.append({"PartNumber": number, "ETag": answer["CopyPartResult"]["ETag"]})
+        complete_multipart_upload(key=key, upload_id=upload_id, parts=parts)
+    except Exception:
+        abort_multipart_upload(key=key, upload_id=upload_id)
+        raise
+
+
 def read_range(key: str, start: int, end: int) -> bytes:
     """Bytes ``start``..``end`` inclusive."""
     return _call("get_object", Key=key, Range=f"bytes={start}-{end}")["Body"].read()

@@ -1,0 +1,60 @@
+"""``python manage.py import_simplici7y --source postgres://…``: bring the live Simplici7y in.
+
+Reads the live database and bucket only; safe to run again (a second run changes nothing) and
+after a kill (it continues); each later run brings only what changed. See items/importer/.
+"""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from items.importer.run import Options, import_live_site
+from items.importer.source import LIVE_TABLES
+
+
+class Command(BaseCommand):
+    help = "Import the live Simplici7y's database and files (read-only on both)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--source", required=True, help="the live database, postgres://…")
+        parser.add_argument("--source-bucket", default="simplici7y")
+        parser.add_argument("--source-prefix", default="static/")
+        parser.add_argument(
+            "--source-endpoint",
+            default="",
+            help="the live bucket's S3 endpoint; it must be S7's own S3 (copies run inside it)",
+        )
+        parser.add_argument("--dry-run", action="store_true", help="report, write nothing")
+        parser.add_argument(
+            "--only", default="", help=f"comma-separated tables among {', '.join(LIVE_TABLES)}"
+        )
+        parser.add_argument(
+            "--wait",
+            type=float,
+            default=600,
+            help="seconds to wait for the worker to verify copied files (0: do not wait)",
+        )
+
+    def handle(self, *args, **options):
+        from django.conf import settings
+
+        only = tuple(name.strip() for name in options["only"].split(",") if name.strip())
+        unknown = set(only) - set(LIVE_TABLES)
+        if unknown:
+            raise CommandError(f"Unknown tables: {', '.join(sorted(unknown))}.")
+        endpoint = options["source_endpoint"].rstrip("/")
+        if endpoint and endpoint != (settings.AWS_S3_ENDPOINT_URL or "").rstrip("/"):
+            raise CommandError(
+                "The files are copied inside S3, so the source bucket must be on S7's own S3 "
+                f"({settings.AWS_S3_ENDPOINT_URL or 'AWS'}); {endpoint} is another."
+            )
+        report = import_live_site(
+            Options(
+                source_url=options["source"],
+                bucket=options["source_bucket"],
+                prefix=options["source_prefix"],
+                only=only or LIVE_TABLES,
+                dry_run=options["dry_run"],
+                wait=options["wait"],
+                quiet=options["verbosity"] < 1,
+            )
+        )
+        self.stdout.write(report.text())
