@@ -12,6 +12,7 @@ from django.db import connection
 from items.importer.run import Options, import_live_site
 from items.models import Download, DownloadDay, Item, Review, Tag, User, Version
 from tests.fixtures.live_site import OLD_PASSWORD
+from tests.fixtures.live_urls import walk_the_live_site
 from tests.fixtures.snapshots import snapshot
 from uploads.core.models import Upload
 
@@ -110,6 +111,15 @@ def test_it_imports_rows_files_and_passwords(live_site, celery_worker, client, s
         data = next(d for n, d in live_site.files.items() if n.endswith(name))
         assert shot.upload.sha256 == hashlib.sha256(data).hexdigest()
         assert requests.get(shot.upload.download_url(), timeout=10).content == data
+
+    # Every URL of the live site answers (or redirects to its new home) over the imported data.
+    walk_the_live_site(
+        item=Item.objects.get(pk=10),  # a scenario (Rubicon is made for it) with files
+        reviewer=User.objects.get(pk=12),
+        staff=User.objects.get(pk=7),  # as the log-in above left him (his hash upgraded)
+        new_review_item=Item.objects.get(pk=10),  # tycho reviewed 1.0, not 1.1
+        link_item=Item.objects.get(pk=11),
+    )
 
 
 def test_the_command_reports_and_a_dry_run_writes_nothing(live_site):
