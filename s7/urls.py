@@ -3,6 +3,9 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from s7.health import healthz
+from s7.views import not_found
+
+handler404 = not_found
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
