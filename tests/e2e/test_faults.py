@@ -1,0 +1,120 @@
+"""Real services stopped mid-flow: what the API answers meanwhile, and that the same upload
+finishes once they are back.
+
+Each test has services of its own (S3, Postgres) to stop and start, a gunicorn web server
+(gunicorn.conf.py) and a Celery worker pointed at them, and talks HTTP like any client.
+"""
+
+import os
+import time
+import uuid
+from io import StringIO
+
+import pytest
+import requests
+from django.core.management import call_command
+from rest_framework.authtoken.models import Token
+
+from tests.fixtures.servers import RestartableS3, WebServer
+from tests.fixtures.uploading import b64_md5, b64_sha256, wait_for_state
+from tests.fixtures.worker import Worker
+from uploads.core.models import Upload
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+MiB = 1024 * 1024
+
+
+class Client:
+    def __init__(self, base_url, token):
+        self.base = base_url
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Token {token}"
+
+    def api(self, method, path, **kwargs):
+        return self.http.request(method, f"{self.base}/api/uploads/{path}", timeout=60, **kwargs)
+
+    def create(self, data, filename="Big Map.sceA"):
+        return self.api(
+            "POST", "", json={"filename": filename, "size": len(data), "purpose": "version_file"}
+        )
+
+    def send(self, upload, data):
+        size = upload["part_size"]
+        parts = [data[i : i + size] for i in range(0, len(data), size)]
+        signed = self.api(
+            "POST",
+            f"{upload['id']}/parts/",
+            json={
+                "parts": [
+                    {"part_number": n, "checksum_sha256": b64_sha256(p), "content_md5": b64_md5(p)}
+                    for n, p in enumerate(parts, 1)
+                ]
+            },
+        )
+        assert signed.status_code == 200, signed.text
+        for part, body in zip(signed.json()["parts"], parts, strict=True):
+            response = requests.put(part["url"], data=body, headers=part["headers"], timeout=60)
+            assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+def private_s3(tmp_path, settings):
+    server = RestartableS3(tmp_path / "s3")
+    server.start()
+    settings.AWS_S3_ENDPOINT_URL = server.endpoint_url
+    call_command("s3_setup", wait=30, stdout=StringIO())
+    yield server
+    server.stop()
+
+
+def test_with_s3_down_the_api_answers_503_and_the_upload_finishes_when_it_returns(
+    private_s3, alice, tmp_path
+):
+    queue = f"faults-{uuid.uuid4().hex[:8]}"
+    services = {"AWS_S3_ENDPOINT_URL": private_s3.endpoint_url, "CELERY_QUEUE": queue}
+    web = WebServer(tmp_path / "web.log", **services)
+    worker = None
+    try:
+        client = Client(web.url, Token.objects.create(user=alice).key)
+        data = os.urandom(6 * MiB)
+        created = client.create(data)
+        assert created.status_code == 201, created.text
+        upload = created.json()
+
+        private_s3.stop()
+        refused = client.create(data, filename="second.sceA")
+        assert refused.status_code == 503
+        assert "Storage is unavailable right now" in refused.json()["detail"]
+        assert refused.headers["Content-Type"] == "application/json"
+        complete = client.api("POST", f"{upload['id']}/complete/", json={})
+        assert complete.status_code == 503
+        assert "try again" in complete.json()["detail"]
+        assert Upload.objects.get(pk=upload["id"]).state == "uploading"
+        assert Upload.objects.count() == 1  # the refused create left no row
+
+        private_s3.start()
+        client.send(upload, data)
+        assert client.api("POST", f"{upload['id']}/complete/", json={}).status_code == 202
+
+        # S3 goes away again before the worker completes the object: its task retries with
+        # backoff while the upload stays completing, and finishes once S3 is back.
+        private_s3.stop()
+        worker = Worker(tmp_path / "worker.log", queue, **services)
+        wait_for_log(worker, "Retry in")
+        assert Upload.objects.get(pk=upload["id"]).state == "completing"
+        private_s3.start()
+        done = wait_for_state(upload["id"], {"ready", "failed"}, timeout=120)
+        assert done.state == "ready", done.error
+        assert client.api("GET", f"{upload['id']}/").json()["state"] == "ready"
+    finally:
+        web.stop()
+        if worker is not None:
+            worker.stop()
+
+
+def wait_for_log(worker, words, timeout=60):
+    deadline = time.monotonic() + timeout
+    while words not in worker.log:
+        assert time.monotonic() < deadline, worker.log[-3000:]
+        time.sleep(0.2)
