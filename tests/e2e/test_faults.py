@@ -15,7 +15,7 @@ import requests
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 
-from tests.fixtures.servers import RestartableS3, WebServer
+from tests.fixtures.servers import PrivatePostgres, RestartableS3, WebServer, manage
 from tests.fixtures.uploading import b64_md5, b64_sha256, wait_for_state
 from tests.fixtures.worker import Worker
 from uploads.core.models import Upload
@@ -118,3 +118,71 @@ def wait_for_log(worker, words, timeout=60):
     while words not in worker.log:
         assert time.monotonic() < deadline, worker.log[-3000:]
         time.sleep(0.2)
+
+
+@pytest.fixture
+def private_postgres():
+    server = PrivatePostgres()
+    server.start()
+    server.create_database()
+    yield server
+    server.destroy()
+
+
+def test_with_postgres_restarted_mid_upload_requests_answer_503_and_the_upload_finishes(
+    private_postgres, tmp_path
+):
+    queue = f"faults-{uuid.uuid4().hex[:8]}"
+    services = {
+        "DATABASE_URL": private_postgres.url,
+        "CELERY_QUEUE": queue,
+        # A request waits this long for a connection before answering 503.
+        "DATABASE_POOL_TIMEOUT": "2",
+    }
+    manage("migrate", "--noinput", env=services)
+    token = manage(
+        "shell", "-c",
+        "from items.models import User; from rest_framework.authtoken.models import Token; "
+        "user = User.objects.create_user('alice', 'alice@example.org', 'alice-password-7'); "
+        "print(Token.objects.create(user=user).key)",
+        env=services,
+    ).strip().splitlines()[-1]  # fmt: skip
+    web = WebServer(tmp_path / "web.log", **services)
+    worker = Worker(tmp_path / "worker.log", queue, **services)
+    try:
+        client = Client(web.url, token)
+        data = os.urandom(6 * MiB)
+        created = client.create(data)
+        assert created.status_code == 201, created.text
+        upload = created.json()
+        client.send(upload, data)
+
+        private_postgres.stop()
+        for method, path in [("GET", f"{upload['id']}/"), ("POST", f"{upload['id']}/complete/")]:
+            answer = client.api(method, path, json={} if method == "POST" else None)
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["detail"] == (
+                "The database is unavailable right now; try again shortly."
+            )
+            assert answer.headers["Retry-After"]
+        health = requests.get(f"{web.url}/healthz", timeout=30)
+        assert (health.status_code, health.json()["unreachable"]) == (503, ["database"])
+
+        private_postgres.start()
+        statuses = []
+        deadline = time.monotonic() + 30
+        while not statuses or statuses[-1] == 503:
+            assert time.monotonic() < deadline, statuses
+            statuses.append(client.api("POST", f"{upload['id']}/complete/", json={}).status_code)
+        # A pooled connection that died with the old server may fail one more request, cleanly.
+        assert set(statuses[:-1]) <= {503} and statuses[-1] == 202, statuses
+
+        deadline = time.monotonic() + 90
+        while (state := client.api("GET", f"{upload['id']}/").json()["state"]) != "ready":
+            assert state in ("completing", "processing"), state
+            assert time.monotonic() < deadline, worker.log[-3000:]
+            time.sleep(0.5)
+        assert "Internal Server Error" not in web.log
+    finally:
+        web.stop()
+        worker.stop()
