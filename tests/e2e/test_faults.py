@@ -6,6 +6,8 @@ Each test has services of its own (S3, Postgres) to stop and start, a gunicorn w
 """
 
 import os
+import signal
+import threading
 import time
 import uuid
 from io import StringIO
@@ -13,12 +15,14 @@ from io import StringIO
 import pytest
 import requests
 from django.core.management import call_command
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from tests.fixtures.servers import PrivatePostgres, RestartableS3, WebServer, manage
 from tests.fixtures.uploading import b64_md5, b64_sha256, wait_for_state
 from tests.fixtures.worker import Worker
 from uploads.core.models import Upload
+from uploads.worker.sweeps import uploads_expire_stale
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -185,4 +189,72 @@ def test_with_postgres_restarted_mid_upload_requests_answer_503_and_the_upload_f
         assert "Internal Server Error" not in web.log
     finally:
         web.stop()
+        worker.stop()
+
+
+def test_gunicorn_sent_sigterm_finishes_requests_in_flight_and_leaves_uploads_recoverable(
+    alice, tmp_path
+):
+    queue = f"faults-{uuid.uuid4().hex[:8]}"
+    web = WebServer(
+        tmp_path / "web.log",
+        DJANGO_SETTINGS_MODULE="tests.fixtures.failing_site",
+        CELERY_QUEUE=queue,
+    )
+    client = Client(web.url, Token.objects.create(user=alice).key)
+    slow_answers, upload_errors = [], []
+    stop = threading.Event()
+
+    def slow_request():
+        slow_answers.append(requests.get(f"{web.url}/slow/?seconds=4", timeout=60))
+
+    def upload_until_refused(n):
+        data = os.urandom(64 * 1024)
+        while not stop.is_set():
+            try:
+                created = client.create(data, filename=f"map-{n}.sceA")
+                if created.status_code != 201:
+                    upload_errors.append(created.status_code)
+                    continue
+                client.send(created.json(), data)
+                client.api("POST", f"{created.json()['id']}/complete/", json={})
+            except (requests.ConnectionError, AssertionError):
+                return  # the server is gone: a request refused, never a half answer
+
+    threads = [threading.Thread(target=slow_request)] + [
+        threading.Thread(target=upload_until_refused, args=(n,)) for n in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.5)
+    signalled = time.monotonic()
+    os.killpg(web.process.pid, signal.SIGTERM)  # as Heroku signals every process of a dyno
+    try:
+        web.process.wait(timeout=30)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        web.stop()
+    stopped_after = time.monotonic() - signalled
+
+    assert [(a.status_code, a.text) for a in slow_answers] == [(200, "finished")]
+    assert web.process.returncode == 0, web.log[-3000:]
+    assert stopped_after < 20  # gunicorn.conf.py's graceful timeout, under Heroku's 30 s
+    assert upload_errors == [] and "Internal Server Error" not in web.log
+
+    # Whatever the signal interrupted is somewhere the sweeps take it from: completing uploads
+    # are processed (their tasks are queued, or the stuck sweep re-enqueues them), unfinished
+    # ones expire.
+    uploads = list(Upload.objects.all())
+    assert uploads and {u.state for u in uploads} <= {"uploading", "completing"}
+    worker = Worker(tmp_path / "worker.log", queue)
+    try:
+        for upload in uploads:
+            if upload.state == "completing":
+                assert wait_for_state(upload.pk, {"ready", "failed"}).state == "ready"
+        Upload.objects.filter(state="uploading").update(expires_at=timezone.now())
+        uploads_expire_stale()
+        assert set(Upload.objects.values_list("state", flat=True)) <= {"ready", "expired"}
+    finally:
         worker.stop()
