@@ -269,6 +269,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"UploadStateEnum": "uploads.core.models.UploadState"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
+        "uploads.api.schema.state_list_lengths",
         "s7.schema.document_errors",
     ],
 }

@@ -205,7 +205,15 @@ class UploadDetailApi(UploadApiView):
     def get(self, request, pk):
         return Response(self.DetailOutput(self.get_upload(pk)).data)
 
-    @extend_schema(responses={204: None})
+    @extend_schema(
+        responses={204: None},
+        description=(
+            "Cancels an upload that is still uploading: S3 drops its parts (AbortMultipartUpload). "
+            "The upload is not erased: afterwards GET answers it with state `aborted`, `parts/` "
+            "and `complete/` answer 409, and DELETE again answers 204. An upload past uploading "
+            "(completing, processing, ready, failed, expired) cannot be cancelled: 409."
+        ),
+    )
     def delete(self, request, pk):
         services.upload_abort(upload=self.get_upload(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -301,7 +309,7 @@ class UploadCompleteApi(UploadApiView):
             part_number = serializers.IntegerField(min_value=1, max_value=MAX_PARTS)
             etag = serializers.CharField(max_length=100)
 
-        parts = ClientPart(many=True, required=False)
+        parts = ClientPart(many=True, required=False, max_length=MAX_PARTS)
 
     @extend_schema(request=CompleteInput, responses={200: UploadOutput, 202: UploadOutput})
     def post(self, request, pk):
