@@ -44,5 +44,6 @@ def test_the_api_answers_as_its_schema_says_and_never_with_a_server_error(
         ],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
+    print(result.stdout[-2500:])  # the phases and counts, shown with pytest -s
     assert result.returncode == 0, result.stdout[-20000:] + result.stderr[-3000:]
     assert "No issues found" in result.stdout or " passed" in result.stdout, result.stdout

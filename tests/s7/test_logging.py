@@ -7,9 +7,11 @@ import logging
 import time
 
 import pytest
+import requests
 from django.test import Client
 from pythonjsonlogger.json import JsonFormatter
 
+from tests.fixtures.servers import WebServer
 from tests.fixtures.site import api_for, zip_bytes
 from tests.fixtures.uploading import send_all_parts, start_upload, wait_for_state
 from tests.fixtures.worker import log_events
@@ -83,3 +85,20 @@ def test_the_worker_logs_json_lines_carrying_the_id_of_the_request_that_enqueued
     ]
     assert {line["request_id"] for line in transitions} == {HEROKU_ID}
     assert all(line["logger"] == "uploads.transitions" for line in transitions)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_gunicorn_writes_json_lines_too_with_the_request_id_on_access_lines(tmp_path):
+    server = WebServer(tmp_path / "web.log")
+    try:
+        response = requests.get(f"{server.url}/healthz", headers={"X-Request-ID": HEROKU_ID})
+        assert response.status_code == 200
+        deadline = time.monotonic() + 10
+        while HEROKU_ID not in server.log and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        server.stop()
+    lines = [json.loads(line) for line in server.log.splitlines() if line.strip()]
+    access = [line for line in lines if line["logger"] == "gunicorn.access"]
+    assert any(f"request_id={HEROKU_ID}" in line["message"] for line in access), access
+    assert any(line["logger"] == "gunicorn.error" for line in lines)
