@@ -343,6 +343,8 @@ LOGGING = {
         # line goes through the root's JSON handler.
         "django": {"handlers": [], "propagate": True},
         "django.server": {"handlers": [], "propagate": True},
+        # A worker's "ready." and shutdown lines, whatever LOG_LEVEL says (scripts wait for them).
+        "celery.apps.worker": {"level": "INFO"},
     },
 }
 

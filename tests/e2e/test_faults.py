@@ -18,9 +18,11 @@ from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from celery_worker import app
 from tests.fixtures.servers import PrivatePostgres, RestartableS3, WebServer, manage
 from tests.fixtures.uploading import b64_md5, b64_sha256, wait_for_state
 from tests.fixtures.worker import Worker
+from uploads.core.dispatch import SWEEP_STUCK_UPLOADS
 from uploads.core.models import Upload
 from uploads.worker.sweeps import uploads_expire_stale
 
@@ -250,8 +252,11 @@ def test_gunicorn_sent_sigterm_finishes_requests_in_flight_and_leaves_uploads_re
     # ones expire.
     uploads = list(Upload.objects.all())
     assert uploads and {u.state for u in uploads} <= {"uploading", "completing"}
-    worker = Worker(tmp_path / "worker.log", queue)
+    worker = Worker(tmp_path / "worker.log", queue, UPLOADS_STUCK_COMPLETING_AFTER=0)
     try:
+        # Beat's sweep, run now by the worker: it re-enqueues any completing upload whose task
+        # never reached the broker (enqueued after the commit, as the process was stopping).
+        app.send_task(SWEEP_STUCK_UPLOADS, queue=queue)
         for upload in uploads:
             if upload.state == "completing":
                 assert wait_for_state(upload.pk, {"ready", "failed"}).state == "ready"
