@@ -270,6 +270,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "uploads.api.schema.state_list_lengths",
+        "uploads.api.schema.link_new_uploads",
         "s7.schema.document_errors",
     ],
 }
