@@ -1,6 +1,13 @@
 # S7: `make run` serves the site with web, worker and local S3; `make test` runs the suite;
 # `make lint` checks style, imports and the committed bundle. Needs only Python 3.11 and Node.
 
+# Settings are production's unless told otherwise; everything make starts here is local.
+export S7_ENV ?= development
+# make run's ports and data; another run (a test's) can pick its own:
+# make run PORT=8100 AWS_S3_ENDPOINT_URL=http://127.0.0.1:8433 SITE_URL=http://127.0.0.1:8100 S7_VAR_DIR=/tmp/s7
+export PORT ?= 8000
+export S7_VAR_DIR ?= $(CURDIR)/var
+
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -27,14 +34,16 @@ $(FRONTEND_BUILD): frontend/package.json frontend/package-lock.json frontend/bui
 	touch $(FRONTEND_BUILD)
 
 var:
-	mkdir -p var/broker/processed var/cache var/s3
+	mkdir -p $(S7_VAR_DIR)/broker/processed $(S7_VAR_DIR)/cache $(S7_VAR_DIR)/s3
 
 migrate: $(STAMP) var
 	$(PY) manage.py migrate --noinput
 
+# s7/supervise.py runs Procfile.dev's processes; Ctrl-C stops every one of them within seconds,
+# also when the output is piped (make run 2>&1 | tee run.log).
 run: $(STAMP) frontend var migrate
-	@echo "S7 on http://127.0.0.1:8000 (web, worker and S3; Ctrl-C stops all)"
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/honcho start -f Procfile.dev
+	@echo "S7 on http://127.0.0.1:$(PORT) (web, worker and S3; Ctrl-C stops all)"
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" exec $(PY) -m s7.supervise Procfile.dev
 
 # Postgres and Redis are the machine's; start them when they are down.
 services:

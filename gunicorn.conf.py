@@ -18,3 +18,32 @@ max_requests = 2000
 max_requests_jitter = 200
 accesslog = "-"
 forwarded_allow_ips = "*"
+
+# Gunicorn's own lines are JSON too, like the site's (s7/settings.py LOGGING). An access line is
+# written whole by this format (a request line holds no raw quote: HTTP does not allow one), with
+# the router's X-Request-ID; the error log goes through python-json-logger.
+access_log_format = (
+    '{"logger": "gunicorn.access", "time": "%(t)s", "remote": "%(h)s", "request": "%(r)s", '
+    '"status": %(s)s, "bytes": "%(b)s", "ms": %(M)s, "request_id": "%({x-request-id}i)s"}'
+)
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "stream": "ext://sys.stdout",
+        },
+    },
+    "loggers": {
+        "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}

@@ -30,6 +30,7 @@ def configure_environment(run_id: str, root: Path) -> dict:
     """The environment of the bench process and of every service it starts."""
     env = {
         "DJANGO_SETTINGS_MODULE": "bench.oldway.settings",
+        "S7_ENV": "development",
         "DATABASE_URL": f"{PG}/s7_bench_{run_id}",
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
         "CACHE_KEY_PREFIX": f"s7bench{run_id}",
@@ -38,9 +39,10 @@ def configure_environment(run_id: str, root: Path) -> dict:
         "AWS_S3_ADDRESSING_STYLE": "path",
         "AWS_STORAGE_BUCKET_NAME": "s7-bench",
         "S7_VAR_DIR": str(root / "var"),
-        # Stock Uppy's page script, built by benchmark 7 and served by the bench's own URL.
+        # Stock Uppy's page script, built by benchmark 11 and served by the bench's own URL.
         "BENCH_STOCK_UPPY_JS": str(root / "stock-uppy.js"),
-        # The production settings apart from DEBUG, which would keep every SQL query in memory.
+        # Development mode for its local defaults, but without DEBUG, which would keep every SQL
+        # query in memory.
         "DEBUG": "0",
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",

@@ -11,6 +11,17 @@ from rest_framework.permissions import AllowAny
 from items.models import Download, Item, Review, Screenshot, Tag, Version
 
 
+class AbsoluteUrlField(serializers.URLField):
+    """A path of the site's, answered as an absolute URL (scheme and host of the request)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        request = self.context.get("request")
+        return request.build_absolute_uri(value) if request is not None else value
+
+
 class TagSerializer(serializers.ModelSerializer):
     class Meta:
         model = Tag
@@ -20,8 +31,8 @@ class TagSerializer(serializers.ModelSerializer):
 class ItemSerializer(serializers.ModelSerializer):
     owner = serializers.CharField(source="owner.username", read_only=True)
     tags = serializers.SlugRelatedField(many=True, read_only=True, slug_field="permalink")
-    tc = serializers.SlugRelatedField(read_only=True, slug_field="permalink")
-    url = serializers.URLField(source="get_absolute_url", read_only=True)
+    tc = serializers.SlugRelatedField(read_only=True, slug_field="permalink", allow_null=True)
+    url = AbsoluteUrlField(source="get_absolute_url")
 
     class Meta:
         model = Item
@@ -38,7 +49,7 @@ class VersionSerializer(serializers.ModelSerializer):
     size = serializers.SerializerMethodField()
     sha256 = serializers.SerializerMethodField()
     ready = serializers.BooleanField(source="is_ready", read_only=True)
-    download_url = serializers.CharField(read_only=True)
+    download_url = AbsoluteUrlField()
 
     class Meta:
         model = Version

@@ -1,19 +1,17 @@
 """Tiny helpers that read settings from the environment.
 
-Production (Heroku sets ``DYNO``; ``PRODUCTION=1`` forces it) must name every setting that has
-no safe default: ``required()`` collects the missing ones so start-up fails once, naming them all.
+Production is the default: only ``S7_ENV=development`` (which ``make run``, the tests and the
+bench set) gives the local defaults. Anything else, unset or misspelled, is production, where
+every setting without a safe default must be named: ``required()`` collects the missing ones so
+start-up fails once, naming them all.
 """
 
 import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-PRODUCTION = os.environ.get("PRODUCTION", "1" if "DYNO" in os.environ else "0").lower() in (
-    "1",
-    "true",
-    "yes",
-    "on",
-)
+DEVELOPMENT = os.environ.get("S7_ENV", "").strip().lower() == "development"
+PRODUCTION = not DEVELOPMENT
 
 _missing: list[str] = []
 

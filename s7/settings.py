@@ -1,8 +1,9 @@
 """S7 settings: 12-factor, read from the environment.
 
-Locally every setting has a default that needs nothing installed (SQLite, a file cache, a
-filesystem Celery broker, SeaweedFS on loopback). In production (Heroku) a missing setting stops
-start-up with a message naming it.
+Production is the default; ``S7_ENV=development`` (set by ``make run``, the tests and the bench)
+gives every setting a local default that needs nothing installed (SQLite, a file cache, a
+filesystem Celery broker, SeaweedFS on loopback). In production a missing setting stops start-up
+with a message naming it.
 """
 
 import ssl
@@ -11,14 +12,25 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
-from s7.env import PRODUCTION, env, envbool, envint, envlist, fail_if_missing, required
+from s7.env import (
+    DEVELOPMENT,
+    PRODUCTION,
+    env,
+    envbool,
+    envint,
+    envlist,
+    fail_if_missing,
+    required,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env("S7_VAR_DIR", str(BASE_DIR / "var")))
 
 SECRET_KEY = required("SECRET_KEY", "s7-local-development-key-not-for-production-use-0123456789")
-DEBUG = envbool("DEBUG", default=not PRODUCTION)
+# Never in production: a debug page shows settings and source to whoever triggers an error.
+DEBUG = DEVELOPMENT and envbool("DEBUG", default=True)
 ALLOWED_HOSTS = envlist("ALLOWED_HOSTS") or ([] if PRODUCTION else ["127.0.0.1", "localhost"])
 if PRODUCTION and not ALLOWED_HOSTS:
     required("ALLOWED_HOSTS", "")
@@ -45,6 +57,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "s7.requestid.RequestIdMiddleware",
+    "s7.middleware.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "uploads.api.limits.ApiBodyLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -91,7 +105,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "pool": {
                 "min_size": envint("DATABASE_POOL_MIN", 1),
                 "max_size": envint("DATABASE_POOL_MAX", 8),
-                "timeout": 10,
+                # How long a request waits for a connection (Postgres down or the pool spent)
+                # before it answers 503.
+                "timeout": envint("DATABASE_POOL_TIMEOUT", 10),
             }
         }
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -181,6 +197,8 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 # back. The image worker (bin/worker) has its own, higher limit: decoding is what grows it.
 CELERY_WORKER_MAX_MEMORY_PER_CHILD = envint("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 160_000)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# LOGGING below is the worker's too (celery_worker.py), so its lines are JSON like the web's.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "expire-stale-uploads": {
         "task": "uploads.expire_stale_uploads",
@@ -262,7 +280,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "s7.pagination.StrictPageNumberPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_THROTTLE_RATES": {
         "upload_create": env("THROTTLE_UPLOAD_CREATE", "60/min"),
@@ -278,6 +296,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "ENUM_NAME_OVERRIDES": {"UploadStateEnum": "uploads.core.models.UploadState"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "uploads.api.schema.state_list_lengths",
+        "uploads.api.schema.link_new_uploads",
+        "s7.schema.document_errors",
+    ],
 }
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -313,7 +337,25 @@ ITEMS_RATES = {
         "account": env("ITEMS_RATE_PASSWORD_RESET_ACCOUNT", "3/hour"),
     },
 }
-EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# Password-reset links go by e-mail: production names a real backend (SMTP, or a provider's),
+# never one that writes mail to the logs or drops it.
+EMAIL_BACKEND = required("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+if PRODUCTION and EMAIL_BACKEND.rpartition(".")[0] in (
+    "django.core.mail.backends.console",
+    "django.core.mail.backends.filebased",
+    "django.core.mail.backends.locmem",
+    "django.core.mail.backends.dummy",
+):
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND {EMAIL_BACKEND} does not send mail; production needs one that does, "
+        "e.g. django.core.mail.backends.smtp.EmailBackend with EMAIL_HOST."
+    )
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", 587)
+EMAIL_HOST_USER = env("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", default=True)
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Simplici7y <noreply@simplici7y.com>")
 
 # Announcements: the worker posts each new version's and review's URL to Discord channels
@@ -327,14 +369,51 @@ DISCORD_RETRY_BACKOFF = envint("DISCORD_RETRY_BACKOFF", 30)  # seconds, doubled 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
+# One JSON object per line, with the request's X-Request-ID (Heroku's router sets it) on every
+# line logged while serving it, in the web process and in the tasks it enqueued.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "s7.requestid.RequestIdFilter"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json",
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"botocore": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+    "loggers": {
+        "botocore": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+        # Django's own handlers (an e-mail to ADMINS, a plain console line) stand aside: every
+        # line goes through the root's JSON handler.
+        "django": {"handlers": [], "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
+        # A worker's "ready." and shutdown lines, whatever LOG_LEVEL says (scripts wait for them).
+        "celery.apps.worker": {"level": "INFO"},
+    },
 }
+
+# Errors (with their request or task) go to Sentry when a DSN is given; nothing is sent otherwise.
+SENTRY_DSN = env("SENTRY_DSN")
+if SENTRY_DSN:
+    from s7.tracking import start_error_tracking
+
+    start_error_tracking(
+        dsn=SENTRY_DSN,
+        environment=env("SENTRY_ENVIRONMENT", "development" if DEVELOPMENT else "production"),
+        # Heroku's dyno metadata names the deployed commit.
+        release=env("SENTRY_RELEASE", env("HEROKU_SLUG_COMMIT")) or None,
+        traces_sample_rate=float(env("SENTRY_TRACES_SAMPLE_RATE", "0") or 0),
+    )
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -3,7 +3,13 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from s7.health import healthz
+from s7.views import not_found
+
+handler404 = not_found
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     # The live site's admin lived at /terminal/; its bookmarks lead to the same pages here.
     re_path(

@@ -6,6 +6,9 @@ or a Celery queue; the test session starts its own SeaweedFS and points the sett
 
 import os
 
+# Production is the default; the tests, and every server and worker they start (which inherit
+# this environment), run in development mode.
+os.environ["S7_ENV"] = "development"
 RUN_ID = os.environ.setdefault("S7_TEST_RUN_ID", str(os.getpid()))
 os.environ.setdefault("DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/s7_{RUN_ID}")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")

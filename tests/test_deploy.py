@@ -14,7 +14,6 @@ from uploads.storage import s3
 ROOT = Path(__file__).resolve().parent.parent
 
 PRODUCTION_ENV = {
-    "DYNO": "web.1",
     "SECRET_KEY": "k8Qz1vLp0Wm7Rt4Yx2Bn9Cs6Dg3Hj5Fa-e+u_W2r!x9Tq4Mz6Pn8Ld0",
     "DATABASE_URL": "postgres://s7:secret@db.example.org:5432/s7",
     "REDIS_URL": "rediss://:secret@redis.example.org:6380",
@@ -25,6 +24,8 @@ PRODUCTION_ENV = {
     "ALLOWED_HOSTS": "simplici7y.com",
     "SITE_URL": "https://simplici7y.com",
     "SIGNUP_PASSPHRASE": "pfhor-battleroid",
+    "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "EMAIL_HOST": "smtp.example.org",
 }
 
 
@@ -51,18 +52,44 @@ def test_check_deploy_is_clean_with_production_settings():
 
 
 def test_production_start_up_names_every_missing_setting():
-    missing = ("SECRET_KEY", "SITE_URL", "AWS_STORAGE_BUCKET_NAME")
+    missing = ("SECRET_KEY", "SITE_URL", "AWS_STORAGE_BUCKET_NAME", "EMAIL_BACKEND")
     env = {k: v for k, v in PRODUCTION_ENV.items() if k not in missing}
     result = manage("check", env=env)
     assert result.returncode != 0
     assert (
-        "Production settings are missing: SECRET_KEY, SITE_URL, AWS_STORAGE_BUCKET_NAME"
-        in result.stderr
+        "Production settings are missing: SECRET_KEY, SITE_URL, AWS_STORAGE_BUCKET_NAME, "
+        "EMAIL_BACKEND" in result.stderr
     )
 
 
+@pytest.mark.parametrize("mode", [None, "", "dev", "Production", "staging"])
+def test_anything_but_an_explicit_development_mode_is_production(mode, tmp_path):
+    env = {"S7_VAR_DIR": str(tmp_path)}
+    if mode is not None:
+        env["S7_ENV"] = mode
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert "Production settings are missing: SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize("backend", ["console", "filebased", "locmem", "dummy"])
+def test_production_refuses_an_email_backend_that_sends_nothing(backend):
+    env = {**PRODUCTION_ENV, "EMAIL_BACKEND": f"django.core.mail.backends.{backend}.EmailBackend"}
+    result = manage("check", env=env)
+    assert result.returncode != 0
+    assert f"EMAIL_BACKEND django.core.mail.backends.{backend}.EmailBackend does not send mail" in (
+        result.stderr
+    )
+
+
+def test_production_never_runs_with_debug():
+    result = manage("shell", "-c", "from django.conf import settings; print(settings.DEBUG)",
+                    env={**PRODUCTION_ENV, "DEBUG": "1"})  # fmt: skip
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
+
+
 def test_local_settings_need_nothing_installed(tmp_path):
-    result = manage("check", env={"S7_VAR_DIR": str(tmp_path)})
+    result = manage("check", env={"S7_ENV": "development", "S7_VAR_DIR": str(tmp_path)})
     assert result.returncode == 0, result.stderr
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
+from pythonjsonlogger.json import JsonFormatter
 
 from tests.fixtures.uploading import start_upload
 from uploads.core.models import Upload
@@ -154,7 +155,13 @@ def test_every_transition_logs_one_json_line(alice_api, alice, caplog):
 
     assert alice_api.delete(f"/api/uploads/{upload['id']}/").status_code == 204
 
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "uploads.transitions"]
+    # Each record as the site's JSON formatter writes it: its fields beside the message.
+    lines = [
+        json.loads(JsonFormatter().format(r))
+        for r in caplog.records
+        if r.name == "uploads.transitions"
+    ]
+    assert {line["event"] for line in lines} == {"upload_transition"}
     assert [(line["from"], line["to"]) for line in lines] == [
         (None, "uploading"),
         ("uploading", "aborted"),

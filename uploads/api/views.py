@@ -6,6 +6,7 @@ Views parse input, call a service, and render; the rules live in ``uploads.api.s
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -41,6 +42,43 @@ class ErrorOutput(serializers.Serializer):
 def errors(*statuses: int) -> dict:
     """The error answers an operation documents, beside the ones every operation may give."""
     return {code: ErrorOutput for code in (401, 429, *statuses)}
+
+
+class StrictFilters(serializers.Serializer):
+    """Query filters where a blank value is refused rather than ignored: ``?size=`` is a
+    mistake, not "any size"."""
+
+    def to_internal_value(self, data):
+        blank = [name for name in self.fields if name in data and data.get(name) == ""]
+        if blank:
+            raise serializers.ValidationError({name: ["May not be blank."] for name in blank})
+        return super().to_internal_value(data)
+
+
+class PurposeField(serializers.ChoiceField):
+    """One of the registered purposes, read when the serializer is made (sites register
+    theirs when their app is ready)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("error_messages", {"invalid_choice": 'Unknown purpose "{input}".'})
+        super().__init__(choices=[], **kwargs)
+        self.choices = [purpose.name for purpose in purposes.all_purposes()]
+
+
+BASE64_SHA256 = RegexValidator(r"^[A-Za-z0-9+/]{43}=$", "The base64 of a 32-byte SHA-256 digest.")
+BASE64_MD5 = RegexValidator(r"^[A-Za-z0-9+/]{22}==$", "The base64 of a 16-byte MD5 digest.")
+# A name with something in it besides spaces and control characters.
+VISIBLE_NAME = RegexValidator(r"[^\x00-\x20\x7f]", "The file needs a name.")
+
+
+class PartInput(serializers.Serializer):
+    part_number = serializers.IntegerField(min_value=1, max_value=MAX_PARTS)
+    checksum_sha256 = serializers.CharField(
+        min_length=44, max_length=44, validators=[BASE64_SHA256]
+    )
+    content_md5 = serializers.CharField(
+        min_length=24, max_length=24, required=False, validators=[BASE64_MD5]
+    )
 
 
 class UploadApiView(APIView):
@@ -126,19 +164,21 @@ class UploadsApi(UploadApiView):
 
     throttle_scopes = {"GET": "upload_read", "POST": "upload_create"}
 
-    class ListFilters(serializers.Serializer):
+    class ListFilters(StrictFilters):
         state = serializers.ChoiceField(choices=UploadState.choices, required=False)
-        purpose = serializers.CharField(required=False, max_length=50)
+        purpose = PurposeField(required=False)
         filename = serializers.CharField(required=False, max_length=1024)
-        size = serializers.IntegerField(required=False, min_value=0)
+        size = serializers.IntegerField(required=False, min_value=0, max_value=MAX_S3_OBJECT_SIZE)
 
     class CreateInput(serializers.Serializer):
-        filename = serializers.CharField(max_length=1024, trim_whitespace=True)
-        size = serializers.IntegerField(min_value=0, max_value=MAX_S3_OBJECT_SIZE)
+        filename = serializers.CharField(
+            max_length=1024, min_length=1, trim_whitespace=False, validators=[VISIBLE_NAME]
+        )
+        size = serializers.IntegerField(min_value=1, max_value=MAX_S3_OBJECT_SIZE)
         content_type = serializers.CharField(
             max_length=255, required=False, allow_blank=True, default="application/octet-stream"
         )
-        purpose = serializers.CharField(max_length=50)
+        purpose = PurposeField()
 
     @extend_schema(
         parameters=[ListFilters], responses={200: UploadOutput(many=True), **errors(400)}
@@ -192,7 +232,15 @@ class UploadDetailApi(UploadApiView):
     def get(self, request, pk):
         return Response(self.DetailOutput(self.get_upload(pk)).data)
 
-    @extend_schema(responses={204: None, **errors(404, 409)})
+    @extend_schema(
+        responses={204: None, **errors(404, 409)},
+        description=(
+            "Cancels an upload that is still uploading: S3 drops its parts (AbortMultipartUpload). "
+            "The upload is not erased: afterwards GET answers it with state `aborted`, `parts/` "
+            "and `complete/` answer 409, and DELETE again answers 204. An upload past uploading "
+            "(completing, processing, ready, failed, expired) cannot be cancelled: 409."
+        ),
+    )
     def delete(self, request, pk):
         services.upload_abort(upload=self.get_upload(pk))
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -203,27 +251,17 @@ class UploadPartsApi(UploadApiView):
 
     throttle_scopes = {"POST": "upload_sign"}
 
-    class PartInput(serializers.Serializer):
-        part_number = serializers.IntegerField(min_value=1, max_value=MAX_PARTS)
-        checksum_sha256 = serializers.CharField(max_length=64)
-        content_md5 = serializers.CharField(max_length=32, required=False, default="")
-
     class SignInput(serializers.Serializer):
-        parts = serializers.ListField(
-            child=serializers.DictField(),
+        parts = PartInput(
+            many=True,
             allow_empty=False,
+            min_length=1,
             max_length=services.MAX_PARTS_PER_SIGNING,
             error_messages={"max_length": "Ask for at most {max_length} parts at a time."},
         )
 
         def validate_parts(self, parts):
-            if len(parts) > services.MAX_PARTS_PER_SIGNING:
-                raise serializers.ValidationError(
-                    f"Ask for at most {services.MAX_PARTS_PER_SIGNING} parts at a time."
-                )
-            checked = UploadPartsApi.PartInput(data=parts, many=True)
-            checked.is_valid(raise_exception=True)
-            return [services.PartRequest(**part) for part in checked.validated_data]
+            return [services.PartRequest(**part) for part in parts]
 
     class SignedPartOutput(serializers.Serializer):
         part_number = serializers.IntegerField()

@@ -4,7 +4,8 @@
 the new state (``source`` is None for a new upload).
 
 ``upload_stage_entered(upload, stage)`` is sent by the worker as it starts each stage of its work
-on an upload (verifying, processing), in the worker's process.
+on an upload (completing, just before CompleteMultipartUpload; verifying; processing), in the
+worker's process.
 """
 
 from django.dispatch import Signal

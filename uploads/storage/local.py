@@ -19,6 +19,7 @@ from urllib.error import URLError
 from urllib.request import urlopen
 
 COMPONENTS = ("master", "volume", "filer", "s3", "admin")
+LOCAL_S3_PORT = 8333
 
 
 def weed_binary() -> str:
@@ -40,7 +41,7 @@ class LocalS3:
     data_dir: Path
     access_key: str
     secret_key: str
-    s3_port: int = 8333
+    s3_port: int = LOCAL_S3_PORT
     # Other components' ports; 0 picks free ones, so several servers can run side by side.
     spread_ports: bool = False
     allowed_origins: str = "*"

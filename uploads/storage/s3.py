@@ -19,7 +19,7 @@ import botocore.session
 import botocore.utils
 import requests
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
 from uploads.storage.sigv4 import PartUrlSigner, UnsupportedConfiguration
@@ -58,6 +58,9 @@ class OpenMultipartUpload:
 
 MAX_PART_NUMBER = 10_000
 _local = threading.local()
+
+# The code of an S3Error when S3 could not be reached at all.
+UNREACHABLE = "Unreachable"
 
 
 def _settings_key():
@@ -131,6 +134,10 @@ def _call(operation: str, *, absent: tuple[str, ...] = (), **params):
         if error.code in absent:
             return None
         raise error from exc
+    except BotoCoreError as exc:
+        # S3 not answering at all (refused, timed out, cut off) after botocore's retries: a
+        # failure like any other S3 error, which callers answer as "unavailable, retry".
+        raise S3Error(UNREACHABLE, str(exc)) from exc
 
 
 # --- Multipart uploads ---------------------------------------------------------------------

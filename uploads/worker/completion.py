@@ -12,6 +12,7 @@ from uploads.core import progress
 from uploads.core.models import Upload, UploadPart, UploadState
 from uploads.core.parts import describe, held_parts, problems_with
 from uploads.core.progress import UploadStage
+from uploads.core.signals import upload_stage_entered
 from uploads.storage import s3
 
 logger = logging.getLogger("uploads")
@@ -46,6 +47,8 @@ def upload_finish_completion(*, upload: Upload) -> Upload:
         upload.fail(f"The parts changed during completion: {describe(problems)}.")
         return upload
     held = {part.part_number: part for part in held_list}
+    progress.set_stage(upload.pk, UploadStage.COMPLETING)
+    upload_stage_entered.send(sender=Upload, upload=upload, stage=UploadStage.COMPLETING)
     try:
         s3.complete_multipart_upload(
             key=upload.key,

@@ -7,7 +7,6 @@ the same keys with the same content.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from django.conf import settings
@@ -44,15 +43,14 @@ def write_renditions(upload: Upload, policy: Purpose) -> dict:
         key = upload.rendition_key(rendition.name)
         s3.put_object(key=key, body=rendition.data, content_type=rendition.content_type)
         logger.info(
-            json.dumps(
-                {
-                    "event": "upload_rendition_written",
-                    "upload": str(upload.pk),
-                    "rendition": rendition.name,
-                    "key": key,
-                    "bytes": len(rendition.data),
-                }
-            )
+            "upload_rendition_written",
+            extra={
+                "event": "upload_rendition_written",
+                "upload": str(upload.pk),
+                "rendition": rendition.name,
+                "key": key,
+                "bytes": len(rendition.data),
+            },
         )
         renditions[rendition.name] = {
             "key": key,

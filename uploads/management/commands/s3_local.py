@@ -5,7 +5,7 @@ from urllib.parse import urlparse
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from uploads.storage.local import LocalS3
+from uploads.storage.local import LOCAL_S3_PORT, LocalS3
 
 
 class Command(BaseCommand):
@@ -20,6 +20,9 @@ class Command(BaseCommand):
             access_key=settings.AWS_ACCESS_KEY_ID,
             secret_key=settings.AWS_SECRET_ACCESS_KEY,
             s3_port=endpoint.port or 80,
+            # On S3's usual port its other components keep theirs; a run on another port (a
+            # second checkout, a test) takes free ones, so the two never collide.
+            spread_ports=endpoint.port != LOCAL_S3_PORT,
             allowed_origins=",".join(settings.UPLOADS_CORS_ORIGINS),
         )
         command = server.command()
