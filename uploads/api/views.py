@@ -36,7 +36,8 @@ class TolerantScopedThrottle(ScopedRateThrottle):
 
 
 class ErrorOutput(serializers.Serializer):
-    detail = serializers.CharField(help_text="A sentence for the uploader.")
+    # A request that broke field rules gets sentences per field instead of ``detail``.
+    detail = serializers.CharField(required=False, help_text="A sentence for the uploader.")
 
 
 def errors(*statuses: int) -> dict:
@@ -257,7 +258,6 @@ class UploadPartsApi(UploadApiView):
             allow_empty=False,
             min_length=1,
             max_length=services.MAX_PARTS_PER_SIGNING,
-            error_messages={"max_length": "Ask for at most {max_length} parts at a time."},
         )
 
         def validate_parts(self, parts):
