@@ -9,13 +9,12 @@ through the test worker's stall hook (tests/fixtures/worker_app.py), then kills 
 import hashlib
 import os
 import signal
-import uuid
 
 import pytest
 from django.utils import timezone
 
 from tests.fixtures.uploading import send_all_parts, start_upload, wait_for_state
-from tests.fixtures.worker import Worker, log_events, wait_for_stage
+from tests.fixtures.worker import log_events, wait_for_stage
 from uploads.core.models import Upload
 from uploads.storage import s3
 from uploads.worker.tasks import process_upload
@@ -23,22 +22,6 @@ from uploads.worker.tasks import process_upload
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MiB = 1024 * 1024
-
-
-@pytest.fixture
-def workers(tmp_path):
-    queue = f"killed-{uuid.uuid4().hex[:8]}"
-    started = []
-
-    def start(name, **env):
-        worker = Worker(tmp_path / f"{name}.log", queue, **env)
-        started.append(worker)
-        return worker
-
-    start.queue = queue
-    yield start
-    for worker in started:
-        worker.stop()
 
 
 def completing_upload(api, data: bytes) -> Upload:

@@ -7,14 +7,12 @@ Heroku would.
 """
 
 import signal
-import uuid
 
 import pytest
 from PIL import Image
 
 from tests.fixtures.uploading import wait_for_state
 from tests.fixtures.worker import (
-    Worker,
     completed_upload,
     log_events,
     photo_with_orientation,
@@ -26,23 +24,6 @@ from uploads.worker.tasks import process_upload
 pytestmark = pytest.mark.django_db(transaction=True)
 
 STALL = {"S7_TEST_STALL_STAGE": "processing", "S7_TEST_STALL_SECONDS": 300}
-
-
-@pytest.fixture
-def workers(tmp_path):
-    """Starts workers on this test's queue; kills whatever is left at the end."""
-    queue = f"redelivery-{uuid.uuid4().hex[:8]}"
-    started = []
-
-    def start(name, **env):
-        worker = Worker(tmp_path / f"{name}.log", queue, **env)
-        started.append(worker)
-        return worker
-
-    start.queue = queue
-    yield start
-    for worker in started:
-        worker.stop()
 
 
 def assert_processed_once(upload_id, first, second):
