@@ -21,6 +21,10 @@ export class UploadParts {
     this.ready = new Set() // hashed parts waiting for the next signing call
     this.signing = null // the signing call under way; one at a time, each takes what is ready
     this.stored = new Map() // part number -> ETag, for parts known to be on S3 as this content
+    // For the upload's analytics: part transfers sent again, and whether this page carries on
+    // an upload that an earlier one left unfinished.
+    this.retried = 0
+    this.resumed = false
     // Parts sent where S3 already holds another copy: signed with their MD5 as well, so that the
     // server can tell the new copy from the old one (some S3 servers list both).
     this.replacing = new Set()

@@ -295,7 +295,13 @@ class FieldUploader {
     const now = Date.now()
     if (now - (this.lastReport.get(upload.id) ?? 0) < PROGRESS_REPORT_EVERY_MS) return
     this.lastReport.set(upload.id, now)
-    this.api.post(`${upload.id}/progress/`, { bytes_uploaded: bytes }, { retries: [] }).catch(() => {})
+    this.api.post(`${upload.id}/progress/`, { bytes_uploaded: bytes, ...this.#counters(upload.id) }, { retries: [] }).catch(() => {})
+  }
+
+  // What the analytics page counts: retried part transfers and resumes.
+  #counters(uploadId) {
+    const parts = this.parts.get(uploadId)
+    return parts ? { parts_retried: parts.retried, resumed: parts.resumed } : {}
   }
 
   // --- Before parts: find the unfinished upload of this very file, or start one -----------
@@ -350,6 +356,7 @@ class FieldUploader {
       if (!first || detail.state !== 'uploading') continue
       const parts = new UploadParts({ api: this.api, upload: detail, data: file.data, lookahead: PARALLEL_PARTS, maxBatch: this.rules.max_parts_per_signing })
       if ((await parts.provenParts([first])).size > 0) {
+        parts.resumed = true
         this.parts.set(detail.id, parts)
         return detail
       }
@@ -428,6 +435,7 @@ class FieldUploader {
         onProgress?.({ loaded: 0, lengthComputable: true })
         if (status === 403 && refreshes < MAX_URL_REFRESHES) {
           refreshes++
+          parts.retried++
           parts.forget(partNumber)
           const fresh = await parts.urlFor(partNumber, body)
           current = { url: fresh.url, method: 'PUT', headers: fresh.headers }
@@ -435,6 +443,7 @@ class FieldUploader {
         }
         const transient = status === 0 || status === 408 || status === 429 || status >= 500
         if (transient && failures < PART_RETRY_DELAYS.length) {
+          parts.retried++
           const jitter = 0.75 + Math.random() / 2
           await sleep(PART_RETRY_DELAYS[failures++] * jitter, signal)
           continue
@@ -450,6 +459,7 @@ class FieldUploader {
     this.#show('processing', `Uploaded 100% of “${file.name}”. ${this.#stageText('completing')}`)
     const { data } = await this.api.post(`${uploadId}/complete/`, {
       parts: parts.map((part) => ({ part_number: part.PartNumber, etag: String(part.ETag).replaceAll('"', '') })),
+      ...this.#counters(uploadId),
     }, { signal })
     this.uploads.set(file.id, data)
     return { uploadId, state: data.state }

@@ -268,6 +268,8 @@ def test_a_part_whose_first_attempt_fails_is_sent_again_and_nothing_else_is(page
     assert failed, "the interception never saw part 3"
     assert counts(number for number, _ in page.puts) == {1: 1, 2: 1, 3: 2, 4: 1}
     assert "failed" not in page.evaluate("window.s7States")
+    # The uploader told the server, for the analytics page.
+    assert (upload.parts_retried, upload.resumed) == (1, False)
 
 
 def test_reloading_mid_upload_and_picking_the_file_again_sends_only_the_missing_parts(
@@ -325,6 +327,7 @@ def test_reloading_mid_upload_and_picking_the_file_again_sends_only_the_missing_
     assert sorted(number for number, _ in page.puts) == list(range(3, unfinished.part_count + 1))
     assert all(upload_id == unfinished.s3_upload_id for _, upload_id in page.puts)
     assert uploader(page, "version_file").get_attribute("data-s7-resumed-parts") == "2"
+    assert unfinished.resumed and not fresh.resumed
 
 
 def test_pausing_and_resuming_sends_only_the_parts_not_yet_stored(page, tmp_path):

@@ -293,7 +293,7 @@ def upload_section(window: Window) -> Section:
             rows=[[day, r["retried"], r["resumed"]] for day, r in zip(days, per_day, strict=True)],
             chart="lines",
             series=(Series("parts retried", "warn"), Series("uploads resumed", "info")),
-            note="As clients report them in their progress and complete calls (the Python client does).",
+            note="As clients report them in their progress and complete calls (the browser uploader and the Python client do).",
         ),
         Figure(
             slug="worker-time",
