@@ -160,6 +160,8 @@ else:
         # Celery's remote-control mailboxes; kombu puts them in ./control unless told.
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # Local only: the worker looks for tasks (and notices Ctrl-C) twice a second.
+        "polling_interval": 0.5,
     }
 CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "s7")
