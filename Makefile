@@ -84,11 +84,12 @@ lint-ruff: $(STAMP)
 lint-format: $(STAMP)
 	$(VENV)/bin/ruff format --check --output-format concise .
 
-# The import graph tool lives in ../shared, beside the project on the team's machines; a clone
-# elsewhere (CI may be one) can lack it, so it runs only where it exists.
+# The import graph tool lives in the team's shared folder, beside the project on its machines
+# (IMPORTS_TOOL to point elsewhere); a clone where it is absent says so and goes on.
+IMPORTS_TOOL ?= $(firstword $(wildcard ../shared/tools/imports.py /work/shared/tools/imports.py))
 lint-imports: $(STAMP)
-	@if [ -f ../shared/tools/imports.py ]; then $(PY) ../shared/tools/imports.py; \
-	else echo "../shared/tools/imports.py not found: import graph not checked"; fi
+	@if [ -n "$(IMPORTS_TOOL)" ]; then $(PY) $(IMPORTS_TOOL); \
+	else echo "the shared imports.py is not on this machine: import graph not checked"; fi
 
 # Heroku runs no Node, so the committed bundle must be what frontend/src builds. esbuild's output
 # is deterministic: build again in place and let git show any difference from what is committed.
