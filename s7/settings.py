@@ -126,7 +126,7 @@ _redis_tls = REDIS_URL.startswith("rediss://")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "s7.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", "s7"),
             # A cache that is down must fail fast: progress and throttles then degrade quietly.

@@ -4,6 +4,7 @@ lists, every endpoint throttled, and part listings cached for a few seconds."""
 import io
 import json
 import socket
+import time
 import uuid
 from urllib.parse import urlparse
 
@@ -121,7 +122,8 @@ def test_every_upload_endpoint_is_throttled(alice_api, monkeypatch, method, path
     assert "throttled" in answers[2].json()["detail"].lower()
 
 
-def test_an_upload_of_many_parts_is_not_listed_on_s3_at_every_get(alice_api, monkeypatch):
+def test_an_upload_of_many_parts_is_not_listed_on_s3_at_every_get(alice_api, monkeypatch, settings):
+    settings.UPLOADS_PARTS_LISTING_TTL = 1
     data = bytes(8 * MiB + 10)
     upload = start_upload(alice_api, data)
     signed = sign(alice_api, upload, data, [1])
@@ -135,8 +137,12 @@ def test_an_upload_of_many_parts_is_not_listed_on_s3_at_every_get(alice_api, mon
         assert [part["part_number"] for part in parts] == [1]
     assert len(calls) == 1
 
-    # Signing more parts forgets the listing: the next GET asks S3 again.
+    # Signing does not touch the listing (the bytes arrive after it); a listing older than
+    # UPLOADS_PARTS_LISTING_TTL is asked for again.
     sign(alice_api, upload, data, [2])
+    alice_api.get(f"/api/uploads/{upload['id']}/")
+    assert len(calls) == 1
+    time.sleep(settings.UPLOADS_PARTS_LISTING_TTL + 0.2)
     alice_api.get(f"/api/uploads/{upload['id']}/")
     assert len(calls) == 2
 

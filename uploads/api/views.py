@@ -12,27 +12,17 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from uploads.api import services
 from uploads.api.limits import LimitedJSONParser
+from uploads.api.throttling import UploadThrottle
 from uploads.core import progress, purposes
 from uploads.core.errors import UploadError
 from uploads.core.models import FINAL_STATES, Upload, UploadState
 from uploads.core.plan import MAX_PARTS, MAX_S3_OBJECT_SIZE
 from uploads.core.progress import UploadStage
 from uploads.core.selectors import uploads_for_user
-
-
-class TolerantScopedThrottle(ScopedRateThrottle):
-    """A throttle whose cache is down lets the request through rather than failing it."""
-
-    def allow_request(self, request, view):
-        try:
-            return super().allow_request(request, view)
-        except Exception:
-            return True
 
 
 class ErrorOutput(serializers.Serializer):
@@ -93,7 +83,7 @@ class UploadApiView(APIView):
         if scope is None:
             return []
         self.throttle_scope = scope
-        return [TolerantScopedThrottle()]
+        return [UploadThrottle()]
 
     def handle_exception(self, exc):
         if isinstance(exc, UploadError):

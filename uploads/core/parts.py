@@ -111,14 +111,6 @@ def _cache_listing(upload: Upload, listed: list[s3.S3Part]) -> None:
         logger.warning("could not cache the parts listing of %s", upload.pk, exc_info=True)
 
 
-def forget_listing(upload: Upload) -> None:
-    """Parts were just signed: the next listing should show what they bring."""
-    try:
-        _listing_cache().delete(f"{LISTING_KEY_PREFIX}{upload.pk}")
-    except Exception:
-        logger.warning("could not forget the parts listing of %s", upload.pk, exc_info=True)
-
-
 def problems_with(upload: Upload, held: list[HeldPart], client_etags: dict[int, str]) -> dict:
     """Every way the held parts differ from the plan; empty when the upload can complete."""
     plan = upload.plan

@@ -7,21 +7,36 @@ hold nothing: their objects are deleted.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from django.conf import settings
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from uploads.core.errors import OverQuota
 from uploads.core.models import Upload, UploadState
 
 
+@dataclass(frozen=True)
+class Holdings:
+    bytes_held: int
+    open_uploads: int  # still uploading and not expired
+
+
+def holdings(owner) -> Holdings:
+    """What the owner holds, in one query."""
+    uploading = Q(state=UploadState.UPLOADING, expires_at__gt=timezone.now())
+    held = uploading | Q(
+        state__in=(UploadState.COMPLETING, UploadState.PROCESSING, UploadState.READY)
+    )
+    found = Upload.objects.filter(owner=owner).aggregate(
+        bytes_held=Sum("size", filter=held), open_uploads=Count("pk", filter=uploading)
+    )
+    return Holdings(bytes_held=found["bytes_held"] or 0, open_uploads=found["open_uploads"])
+
+
 def bytes_held(owner) -> int:
-    held = Upload.objects.filter(
-        Q(state=UploadState.UPLOADING, expires_at__gt=timezone.now())
-        | Q(state__in=(UploadState.COMPLETING, UploadState.PROCESSING, UploadState.READY)),
-        owner=owner,
-    ).aggregate(total=Sum("size"))["total"]
-    return held or 0
+    return holdings(owner).bytes_held
 
 
 def quota_of(owner) -> int | None:
@@ -29,13 +44,13 @@ def quota_of(owner) -> int | None:
     return None if owner.is_staff else settings.UPLOADS_QUOTA_BYTES
 
 
-def check_quota(owner, size: int) -> None:
+def check_quota(owner, size: int, *, used: int | None = None) -> None:
     """Raise ``OverQuota`` with a sentence for the uploader when ``size`` more bytes would
-    pass the owner's quota."""
+    pass the owner's quota (``used``: bytes held, when the caller already counted them)."""
     quota = quota_of(owner)
     if quota is None:
         return
-    used = bytes_held(owner)
+    used = bytes_held(owner) if used is None else used
     if used + size > quota:
         raise OverQuota(
             f"You have used {human_size(used)} of your {human_size(quota)}; "
