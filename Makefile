@@ -29,6 +29,12 @@ venv: $(STAMP)
 frontend: $(STAMP)
 	@if [ -f frontend/package.json ]; then $(MAKE) --no-print-directory $(FRONTEND_BUILD); fi
 
+# The tests and benchmarks build pages with esbuild too (the stock Uppy page of benchmark 11).
+NODE_MODULES := frontend/node_modules/.package-lock.json
+$(NODE_MODULES): frontend/package.json frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_MODULES)
+
 $(FRONTEND_BUILD): frontend/package.json frontend/package-lock.json frontend/build.mjs $(wildcard frontend/src/*)
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error && npm run build
 	touch $(FRONTEND_BUILD)
@@ -54,10 +60,10 @@ services:
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-test: $(STAMP) frontend services chromium
+test: $(STAMP) frontend $(NODE_MODULES) services chromium
 	$(PY) -m pytest $(ARGS)
 
-bench: $(STAMP) frontend services
+bench: $(STAMP) frontend $(NODE_MODULES) services
 	$(PY) -m bench
 
 clean:

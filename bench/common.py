@@ -54,7 +54,7 @@ class Sizes:
                  scale_uploads=6, scale_file_mib=1,
                  import_downloads=2000, import_day_downloads=100)
             if smoke
-            else dict(file_mib=1024, repeat=3, sign_urls=5000, uploaders=32, rounds=5, load_seconds=4,
+            else dict(file_mib=1024, repeat=3, sign_urls=5000, uploaders=32, rounds=15, load_seconds=4,
                       complete_parts=1000, complete_baseline_parts=100, tiny_parts=10_000, image_megapixels=24,
                       image_repeat=3, page_downloads=1_000_000, page_rounds=5, page_requests=20,
                       analytics_items=600, analytics_downloads=12_000_000,

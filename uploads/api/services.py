@@ -80,13 +80,6 @@ def upload_create(*, owner, filename: str, size: int, content_type: str, purpose
     except (purposes.PurposeError, PlanError) as exc:
         raise InvalidUpload(str(exc)) from None
 
-    held = quota.holdings(owner)
-    if held.open_uploads >= settings.UPLOADS_MAX_OPEN_PER_USER:
-        raise TooManyOpenUploads(
-            f"You have {held.open_uploads} unfinished uploads; finish or cancel one first."
-        )
-    quota.check_quota(owner, size, used=held.bytes_held)
-
     upload_id = uuid.uuid4()
     prefix = policy.key_prefix or policy.name
     key = f"uploads/{prefix}/{upload_id}/{safe_filename(name)}"
@@ -100,10 +93,16 @@ def upload_create(*, owner, filename: str, size: int, content_type: str, purpose
     now = timezone.now()
     try:
         with transaction.atomic():
-            # Checked again with the owner's row locked, so that two uploads started at once
-            # cannot both fit in the room left for one.
+            # Checked with the owner's row locked, so that two uploads started at once cannot
+            # both fit in the room left for one. Checked here only: a refused request costs a
+            # CreateMultipartUpload and its abort, every accepted one a query less.
             list(get_user_model().objects.select_for_update().filter(pk=owner.pk).values("pk"))
-            quota.check_quota(owner, size)
+            held = quota.holdings(owner)
+            if held.open_uploads >= settings.UPLOADS_MAX_OPEN_PER_USER:
+                raise TooManyOpenUploads(
+                    f"You have {held.open_uploads} unfinished uploads; finish or cancel one first."
+                )
+            quota.check_quota(owner, size, used=held.bytes_held)
             upload = Upload.objects.create(
                 id=upload_id,
                 owner=owner,

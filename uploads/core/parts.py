@@ -79,7 +79,9 @@ def held_parts(upload: Upload, *, recent: bool = False) -> list[HeldPart]:
 
 def _list_parts(upload: Upload) -> list[s3.S3Part]:
     try:
-        return s3.list_parts(key=upload.key, upload_id=upload.s3_upload_id)
+        return s3.list_parts(
+            key=upload.key, upload_id=upload.s3_upload_id, expected_parts=upload.part_count
+        )
     except s3.S3Error as exc:
         if exc.code == "NoSuchUpload":
             return []

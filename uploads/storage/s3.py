@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import threading
 import xml.etree.ElementTree as ElementTree
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
@@ -284,21 +286,63 @@ def _list_parts_page(key: str, upload_id: str, marker: int, page_size: int):
     return page, truncated, next_marker
 
 
-def list_parts(*, key: str, upload_id: str, page_size: int = 1000) -> list[S3Part]:
-    """Every part S3 holds for the upload, following all pages, each (number, ETag) once."""
+def list_parts(
+    *, key: str, upload_id: str, page_size: int = 1000, expected_parts: int = 0
+) -> list[S3Part]:
+    """Every part S3 holds for the upload, following all pages, each (number, ETag) once.
+
+    ``expected_parts`` (the plan's count): when it needs more than one page, the pages are asked
+    for at once, one chain per ``page_size`` part numbers (0-1,000, 1,000-2,000…), each following
+    its own pages until it reaches the next chain's numbers. S3 answers each page in some
+    milliseconds, most of a 10,000-part completion done one after another.
+    """
+    starts = list(range(0, expected_parts, page_size)) or [0]
+    if len(starts) == 1:
+        chains = [_list_parts_from(key, upload_id, 0, None, page_size)]
+    else:
+        ends = [*starts[1:], None]
+        chains = _listing_pool().map(
+            lambda start, end: _list_parts_from(key, upload_id, start, end, page_size),
+            starts,
+            ends,
+        )
     parts: dict[tuple[int, str], S3Part] = {}
-    marker = 0
+    for chain in chains:
+        for part in chain:
+            parts.setdefault((part.part_number, part.etag), part)
+    return sorted(parts.values(), key=lambda part: part.part_number)
+
+
+def _list_parts_from(
+    key: str, upload_id: str, marker: int, end: int | None, page_size: int
+) -> list[S3Part]:
+    """The parts after ``marker``, page after page, until none is left or the pages have passed
+    part number ``end`` (another chain lists from there)."""
+    found: list[S3Part] = []
     while True:
         page, truncated, next_marker = _list_parts_page(key, upload_id, marker, page_size)
-        for part in page:
-            parts.setdefault((part.part_number, part.etag), part)
+        found += page
         if not truncated:
-            return sorted(parts.values(), key=lambda part: part.part_number)
+            return found
         # SeaweedFS orders parts by file name, so part 10,000 (the only five-digit number) is
         # listed between 999 and 1,000, and a page ending there would make its next marker skip
         # parts 1,000-9,999: carry on after the highest part below it instead.
         below = [part.part_number for part in page if part.part_number < MAX_PART_NUMBER]
         marker = max(below) if below else next_marker
+        if end is not None and marker >= end:
+            return found
+
+
+_listing_threads: tuple[int, ThreadPoolExecutor] | None = None
+
+
+def _listing_pool() -> ThreadPoolExecutor:
+    """Threads kept for the life of the process (its own after a fork), so that each keeps its
+    HTTP connection to S3 from one listing to the next."""
+    global _listing_threads
+    if _listing_threads is None or _listing_threads[0] != os.getpid():
+        _listing_threads = (os.getpid(), ThreadPoolExecutor(4, thread_name_prefix="s3-list"))
+    return _listing_threads[1]
 
 
 def complete_multipart_upload(*, key: str, upload_id: str, parts: list[dict]) -> dict:
