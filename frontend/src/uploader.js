@@ -15,7 +15,8 @@ const PARALLEL_PARTS = 6
 const PART_RETRY_DELAYS = [500, 1000, 2000, 4000, 8000]
 const MAX_URL_REFRESHES = 3
 const PROGRESS_REPORT_EVERY_MS = 15_000
-const POLL_DELAYS = [300, 500, 1000, 1000, 2000]
+const FIRST_POLL_AFTER_MS = 250
+const POLL_DELAYS = [250, 250, 500, 1000, 2000]
 const PLACEHOLDER_ID = '00000000-0000-0000-0000-000000000000'
 
 let serverRules = null
@@ -501,12 +502,17 @@ class FieldUploader {
     }
   }
 
+  // Asks for the upload's progress until it ends: soon after completion, then when the worker
+  // expects the upload ready (it says so while it verifies), then at growing intervals.
   async #follow(file, upload) {
     let state = upload.state
+    let wait = FIRST_POLL_AFTER_MS
     for (let round = 0; !this.#ended(state); round++) {
-      await sleep(POLL_DELAYS[Math.min(round, POLL_DELAYS.length - 1)])
+      await sleep(wait)
       const { data: progress } = await this.api.get(`${upload.id}/progress/`)
       state = progress.state
+      const ahead = Date.parse(progress.expected_ready_at ?? '') - Date.now()
+      wait = ahead > POLL_DELAYS[0] ? Math.min(ahead, 10_000) : POLL_DELAYS[Math.min(round, POLL_DELAYS.length - 1)]
       const stage = this.#stageText(progress.stage)
       if (!this.#ended(state)) {
         this.root.dataset.s7Stage = progress.stage

@@ -110,6 +110,9 @@ def progress_of(upload: Upload) -> dict:
         "size": upload.size,
         "percent": round(100 * sent / upload.size, 1) if upload.size else 0.0,
         "updated_at": record.get("updated_at"),
+        "expected_ready_at": (
+            record.get("expected_ready_at") if upload.state == UploadState.PROCESSING else None
+        ),
     }
 
 
@@ -320,6 +323,12 @@ class UploadProgressApi(UploadApiView):
         size = serializers.IntegerField()
         percent = serializers.FloatField()
         updated_at = serializers.CharField(allow_null=True)
+        expected_ready_at = serializers.DateTimeField(
+            allow_null=True,
+            help_text="While the worker verifies the stored file: when it expects to be done, "
+            "from the speed of its recent verifications. A hint for when to ask again; null "
+            "otherwise.",
+        )
 
     @extend_schema(responses={200: ProgressOutput, **errors(404)})
     def get(self, request, pk):

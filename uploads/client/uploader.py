@@ -107,6 +107,25 @@ class _Plan:
         return self.part_size if n < self.part_count else self.size - self.part_size * (n - 1)
 
 
+# The worker takes an upload within moments of its completion and then says when it expects it
+# ready; the uploader asks again then, and after that at a short, growing interval.
+FIRST_POLL_AFTER = 0.25
+POLL_DELAYS = (0.25, 0.25, 0.5, 1.0, 2.0)
+
+
+def next_poll_in(expected_ready_at: str | None, polls: int) -> float:
+    """Seconds until the next status poll: until the expected time when one is given and ahead,
+    else the next of the growing delays."""
+    if expected_ready_at:
+        try:
+            ahead = _parse_time(expected_ready_at) - time.time()
+        except ValueError:
+            ahead = 0
+        if ahead > POLL_DELAYS[0]:
+            return min(ahead, 10.0)
+    return POLL_DELAYS[min(polls, len(POLL_DELAYS) - 1)]
+
+
 def _md5_hex(b64: str) -> str:
     return base64.b64decode(b64).hex() if b64 else ""
 
@@ -355,7 +374,8 @@ class S7Client:
 
     def wait_until_final(self, upload_id: str, *, timeout: float = 600) -> dict:
         deadline = time.monotonic() + timeout
-        delay = 0.25  # verifying takes about a second per 400 MB: no need to ask more often
+        time.sleep(FIRST_POLL_AFTER)
+        polls = 0
         while True:
             record = self.api("GET", f"/api/uploads/{upload_id}/progress/")
             if self.is_final(record["state"]):
@@ -364,8 +384,8 @@ class S7Client:
                 raise TimeoutError(
                     f"upload {upload_id} is still {record['state']} after {timeout} s"
                 )
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+            time.sleep(next_poll_in(record.get("expected_ready_at"), polls))
+            polls += 1
 
     def abort(self, upload_id: str) -> None:
         self.api("DELETE", f"/api/uploads/{upload_id}/", ok=(204,))

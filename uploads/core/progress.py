@@ -5,7 +5,7 @@ return nothing, so an upload never fails because progress could not be shown.
 """
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import caches
@@ -63,3 +63,31 @@ def set_bytes(upload_id, bytes_uploaded: int) -> bool:
 
 def set_stage(upload_id, stage: UploadStage) -> bool:
     return write(upload_id, stage=UploadStage(stage).value)
+
+
+# How fast the worker reads a stored file back to verify it, learnt from the last verifications:
+# it tells the uploader when to ask again rather than every fraction of a second.
+VERIFY_RATE_KEY = "uploads:verify-rate"
+ASSUMED_VERIFY_RATE = 100 * 1024 * 1024  # bytes a second, until a verification is measured
+
+
+def learn_verify_rate(size: int, seconds: float) -> None:
+    """Fold one verification's speed into the running figure (weighted by recency)."""
+    if size < 1024 * 1024 or seconds <= 0:
+        return  # small files measure the round trips, not the reading
+    try:
+        cache = _cache()
+        known = cache.get(VERIFY_RATE_KEY)
+        rate = size / seconds if known is None else 0.7 * known + 0.3 * size / seconds
+        cache.set(VERIFY_RATE_KEY, rate, timeout=None)
+    except Exception:
+        logger.warning("progress cache unavailable; verification speed not kept", exc_info=True)
+
+
+def expected_ready_at(size: int) -> str:
+    """When a verification of ``size`` bytes starting now should end, ISO 8601 in UTC."""
+    try:
+        rate = _cache().get(VERIFY_RATE_KEY) or ASSUMED_VERIFY_RATE
+    except Exception:
+        rate = ASSUMED_VERIFY_RATE
+    return (datetime.now(UTC) + timedelta(seconds=size / rate)).isoformat()

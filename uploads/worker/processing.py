@@ -53,7 +53,11 @@ def upload_process(*, upload: Upload) -> Upload:
     meter = _Meter()
     try:
         policy = purposes.get(upload.purpose)
-        _enter(upload, UploadStage.VERIFYING)
+        _enter(
+            upload,
+            UploadStage.VERIFYING,
+            expected_ready_at=progress.expected_ready_at(upload.size),
+        )
         _verify(upload, policy)
         result = {}
         if policy.renditions or policy.process:
@@ -85,7 +89,9 @@ def _verify(upload: Upload, policy: purposes.Purpose) -> None:
         reason = policy.sniff(sample_of(upload))
         if reason:
             raise ProcessingError(reason)
+    started = time.monotonic()
     upload.sha256 = s3.sha256_of_object(upload.key, upload.size)
+    progress.learn_verify_rate(upload.size, time.monotonic() - started)
     Upload.objects.filter(pk=upload.pk).update(sha256=upload.sha256)
 
 
@@ -109,8 +115,8 @@ def sample_of(upload: Upload) -> Sample:
     return Sample(extension=extension, size=upload.size, head=head, tail=tail)
 
 
-def _enter(upload: Upload, stage: UploadStage) -> None:
-    progress.set_stage(upload.pk, stage)
+def _enter(upload: Upload, stage: UploadStage, **fields) -> None:
+    progress.write(upload.pk, stage=UploadStage(stage).value, **fields)
     upload_stage_entered.send(sender=Upload, upload=upload, stage=stage)
 
 

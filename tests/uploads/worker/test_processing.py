@@ -6,6 +6,7 @@ import os
 import re
 
 import pytest
+from django.utils import timezone
 from PIL import Image
 
 from tests.fixtures.uploading import (
@@ -253,3 +254,49 @@ def test_every_stage_the_worker_reports_is_one_the_api_serves(alice, alice_api):
     assert seen == ["verifying", "processing"]
     assert progress.read(upload.pk)["stage"] == "ready"
     assert set(seen) | {"ready"} <= served
+
+
+def test_while_verifying_the_api_says_when_the_upload_should_be_ready(alice, alice_api):
+    from django.core.cache import caches
+    from django.utils.dateparse import parse_datetime
+
+    cache = caches["default"]
+    cache.delete(progress.VERIFY_RATE_KEY)
+    seen = {}
+
+    def record(sender, upload, stage, **kwargs):
+        if stage == "verifying":
+            seen.update(alice_api.get(f"/api/uploads/{upload.pk}/progress/").json())
+            seen["asked_at"] = timezone.now()
+
+    data = os.urandom(3 * 1024 * 1024)
+    upload_stage_entered.connect(record, weak=False, dispatch_uid="test.record")
+    try:
+        first = processing.upload_process(
+            upload=completed_upload(alice, data, filename="big.bin", purpose="version_file")
+        )
+    finally:
+        upload_stage_entered.disconnect(dispatch_uid="test.record")
+
+    assert first.state == "ready", first.error
+    # No verification measured yet: the assumed speed (3 MiB at 100 MiB/s is 30 ms).
+    expected = parse_datetime(seen["expected_ready_at"])
+    assert 0 < (expected - seen["asked_at"]).total_seconds() < 1
+    # The verification taught the worker its speed, which the next upload's estimate uses.
+    learnt = cache.get(progress.VERIFY_RATE_KEY)
+    assert learnt and learnt != progress.ASSUMED_VERIFY_RATE
+    cache.set(progress.VERIFY_RATE_KEY, 1024 * 1024, timeout=None)  # 1 MiB/s: 3 s for 3 MiB
+    seen.clear()
+    upload_stage_entered.connect(record, weak=False, dispatch_uid="test.record")
+    try:
+        second = processing.upload_process(
+            upload=completed_upload(alice, data, filename="big.bin", purpose="version_file")
+        )
+    finally:
+        upload_stage_entered.disconnect(dispatch_uid="test.record")
+    expected = parse_datetime(seen["expected_ready_at"])
+    assert 2.5 < (expected - seen["asked_at"]).total_seconds() <= 3
+    # Once ready there is nothing left to expect.
+    after = alice_api.get(f"/api/uploads/{second.pk}/progress/").json()
+    assert after["state"] == "ready" and after["expected_ready_at"] is None
+    cache.delete(progress.VERIFY_RATE_KEY)
