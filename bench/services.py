@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -249,3 +250,76 @@ def running_services():
         yield services.start()
     finally:
         services.stop()
+
+
+# Which part of the machine a process is, from its command line; the first match names it.
+_PROCESS_KINDS = (
+    ("--type=renderer", "Chromium renderer (page + Web Workers)"),
+    ("--type=utility", "Chromium network service"),
+    ("--type=gpu", "Chromium GPU"),
+    ("chromium", "Chromium browser process"),
+    ("weed", "SeaweedFS"),
+    ("gunicorn", "gunicorn"),
+    ("celery", "Celery"),
+    ("postgres", "Postgres"),
+    ("redis-server", "Redis"),
+)
+
+
+def _process_kind(command: str) -> str | None:
+    return next((kind for marker, kind in _PROCESS_KINDS if marker in command), None)
+
+
+class CpuAccount:
+    """CPU seconds each kind of process used over a block, the machine's whole profile of it.
+
+    /proc is sampled every 100 ms in a thread, so that a process that exits within the block (a
+    browser context's renderer) still counts up to its last sample.
+    """
+
+    def __init__(self, interval: float = 0.1):
+        self.interval = interval
+        self.first: dict[int, tuple[str, float]] = {}
+        self.last: dict[int, tuple[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample_until_stopped, daemon=True)
+
+    def __enter__(self) -> CpuAccount:
+        self.first = self._sample()
+        self.last = dict(self.first)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.last.update(self._sample())
+
+    def _sample_until_stopped(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.last.update(self._sample())
+
+    @staticmethod
+    def _sample() -> dict[int, tuple[str, float]]:
+        ticks = os.sysconf("SC_CLK_TCK")
+        found = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                command = (
+                    (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+                )
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            kind = _process_kind(command)
+            if kind:
+                found[int(entry.name)] = (kind, (int(fields[11]) + int(fields[12])) / ticks)
+        return found
+
+    def seconds(self) -> dict[str, float]:
+        used: dict[str, float] = {}
+        for pid, (kind, cpu) in self.last.items():
+            used[kind] = used.get(kind, 0.0) + cpu - self.first.get(pid, (kind, 0.0))[1]
+        return used
