@@ -427,7 +427,7 @@ class _Transfer:
         self.sent: set[int] = set()
         self.skipped: set[int] = set()
         self.changed = threading.Condition()
-        self.queued = 0  # parts handed to senders and not started yet
+        self.sending = 0  # parts handed to senders and not finished (waiting or in flight)
         self.stopping = False
         self.sign_lock = threading.Lock()
         self.bar = tqdm(
@@ -515,16 +515,17 @@ class _Transfer:
     # --- Sending ---------------------------------------------------------------------------
 
     def _put(self, n: int) -> None:
-        with self.changed:
-            self.queued -= 1
-            self.changed.notify_all()
-        if self.stopping:
-            return  # another part failed: the upload stops here and a new run resumes it
         try:
+            if self.stopping:
+                return  # another part failed: the upload stops here and a new run resumes it
             self._send(n)
         except BaseException:
             self.stopping = True
             raise
+        finally:
+            with self.changed:
+                self.sending -= 1
+                self.changed.notify_all()
 
     def _send(self, n: int) -> None:
         data = _read_part(self.path, self.plan, n)
@@ -608,12 +609,14 @@ class _Transfer:
                         ready.append(m)
                         m += 1
                     wanted = min(self.batch, count - next_part + 1)
-                    hungry = self.queued < workers
+                    # A sender is idle: sign what is hashed. While every sender is busy, parts
+                    # hashed meanwhile wait for a fuller signing call (the hashing runs ahead).
+                    hungry = self.sending < workers
                     if (
                         len(ready) == wanted
                         or (hungry and len(ready) >= min(workers, wanted))
                         # Slow hashing must not stall idle senders for long.
-                        or (ready and self.queued == 0 and time.monotonic() - waited_since > 0.2)
+                        or (ready and hungry and time.monotonic() - waited_since > 0.2)
                     ):
                         break
                     failed = hashing[next_part - 1]
@@ -633,7 +636,7 @@ class _Transfer:
             if to_send:
                 self._sign(to_send)
                 with self.changed:
-                    self.queued += len(to_send)
+                    self.sending += len(to_send)
                 futures |= {self.senders.submit(self._put, m) for m in to_send}
         while futures:
             done, futures = wait(
@@ -664,6 +667,6 @@ class _Transfer:
             self.skipped.discard(n)
         self._sign(numbers)
         with self.changed:
-            self.queued += len(numbers)
+            self.sending += len(numbers)
         for future in [self.senders.submit(self._put, n) for n in numbers]:
             future.result()
