@@ -17,6 +17,7 @@ const MAX_URL_REFRESHES = 3
 const PROGRESS_REPORT_EVERY_MS = 15_000
 const FIRST_POLL_AFTER_MS = 250
 const POLL_DELAYS = [250, 250, 500, 1000, 2000]
+const LONGEST_WAIT_FOR_EXPECTED_MS = 10_000
 const PLACEHOLDER_ID = '00000000-0000-0000-0000-000000000000'
 
 let serverRules = null
@@ -507,12 +508,18 @@ class FieldUploader {
   async #follow(file, upload) {
     let state = upload.state
     let wait = FIRST_POLL_AFTER_MS
-    for (let round = 0; !this.#ended(state); round++) {
+    let latePolls = 0 // since the expected time passed (or with none expected)
+    while (!this.#ended(state)) {
       await sleep(wait)
       const { data: progress } = await this.api.get(`${upload.id}/progress/`)
       state = progress.state
       const ahead = Date.parse(progress.expected_ready_at ?? '') - Date.now()
-      wait = ahead > POLL_DELAYS[0] ? Math.min(ahead, 10_000) : POLL_DELAYS[Math.min(round, POLL_DELAYS.length - 1)]
+      if (ahead > POLL_DELAYS[0]) {
+        wait = Math.min(ahead, LONGEST_WAIT_FOR_EXPECTED_MS)
+        latePolls = 0
+      } else {
+        wait = POLL_DELAYS[Math.min(latePolls++, POLL_DELAYS.length - 1)]
+      }
       const stage = this.#stageText(progress.stage)
       if (!this.#ended(state)) {
         this.root.dataset.s7Stage = progress.stage

@@ -108,22 +108,18 @@ class _Plan:
 
 
 # The worker takes an upload within moments of its completion and then says when it expects it
-# ready; the uploader asks again then, and after that at a short, growing interval.
+# ready; the uploader asks again then, and from then on at a short, growing interval.
 FIRST_POLL_AFTER = 0.25
 POLL_DELAYS = (0.25, 0.25, 0.5, 1.0, 2.0)
+LONGEST_WAIT_FOR_EXPECTED = 10.0
 
 
-def next_poll_in(expected_ready_at: str | None, polls: int) -> float:
-    """Seconds until the next status poll: until the expected time when one is given and ahead,
-    else the next of the growing delays."""
-    if expected_ready_at:
-        try:
-            ahead = _parse_time(expected_ready_at) - time.time()
-        except ValueError:
-            ahead = 0
-        if ahead > POLL_DELAYS[0]:
-            return min(ahead, 10.0)
-    return POLL_DELAYS[min(polls, len(POLL_DELAYS) - 1)]
+def seconds_until(expected_ready_at: str | None) -> float:
+    """How far ahead the expected time is; 0 when none is given or it has passed."""
+    try:
+        return max(0.0, _parse_time(expected_ready_at) - time.time()) if expected_ready_at else 0.0
+    except ValueError:
+        return 0.0
 
 
 def _md5_hex(b64: str) -> str:
@@ -375,7 +371,7 @@ class S7Client:
     def wait_until_final(self, upload_id: str, *, timeout: float = 600) -> dict:
         deadline = time.monotonic() + timeout
         time.sleep(FIRST_POLL_AFTER)
-        polls = 0
+        late_polls = 0  # since the expected time passed (or with none expected)
         while True:
             record = self.api("GET", f"/api/uploads/{upload_id}/progress/")
             if self.is_final(record["state"]):
@@ -384,8 +380,13 @@ class S7Client:
                 raise TimeoutError(
                     f"upload {upload_id} is still {record['state']} after {timeout} s"
                 )
-            time.sleep(next_poll_in(record.get("expected_ready_at"), polls))
-            polls += 1
+            ahead = seconds_until(record.get("expected_ready_at"))
+            if ahead > POLL_DELAYS[0]:
+                time.sleep(min(ahead, LONGEST_WAIT_FOR_EXPECTED))
+                late_polls = 0
+            else:
+                time.sleep(POLL_DELAYS[min(late_polls, len(POLL_DELAYS) - 1)])
+                late_polls += 1
 
     def abort(self, upload_id: str) -> None:
         self.api("DELETE", f"/api/uploads/{upload_id}/", ok=(204,))
