@@ -69,11 +69,12 @@ def set_stage(upload_id, stage: UploadStage) -> bool:
 # it tells the uploader when to ask again rather than every fraction of a second.
 VERIFY_RATE_KEY = "uploads:verify-rate"
 ASSUMED_VERIFY_RATE = 100 * 1024 * 1024  # bytes a second, until a verification is measured
+LEARN_FROM_BYTES = 32 * 1024 * 1024
 
 
 def learn_verify_rate(size: int, seconds: float) -> None:
     """Fold one verification's speed into the running figure (weighted by recency)."""
-    if size < 1024 * 1024 or seconds <= 0:
+    if size < LEARN_FROM_BYTES or seconds <= 0:
         return  # small files measure the round trips, not the reading
     try:
         cache = _cache()
