@@ -17,7 +17,7 @@ const MAX_URL_REFRESHES = 3
 const PROGRESS_REPORT_EVERY_MS = 15_000
 const FIRST_POLL_AFTER_MS = 250
 const POLL_DELAYS = [250, 250, 500, 1000, 2000]
-const LONGEST_WAIT_FOR_EXPECTED_MS = 10_000
+const LONGEST_WAIT_FOR_EXPECTED_MS = 3_000 // an estimate can be wrong: never trusted for long
 const PLACEHOLDER_ID = '00000000-0000-0000-0000-000000000000'
 
 let serverRules = null

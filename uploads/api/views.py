@@ -326,8 +326,8 @@ class UploadProgressApi(UploadApiView):
         expected_ready_at = serializers.DateTimeField(
             allow_null=True,
             help_text="While the worker verifies the stored file: when it expects to be done, "
-            "from the speed of its recent verifications. A hint for when to ask again; null "
-            "otherwise.",
+            "from the speed of its recent verifications of large files. A hint for when to ask "
+            "again; null otherwise, and before the worker has measured its speed.",
         )
 
     @extend_schema(responses={200: ProgressOutput, **errors(404)})

@@ -111,7 +111,7 @@ class _Plan:
 # ready; the uploader asks again then, and from then on at a short, growing interval.
 FIRST_POLL_AFTER = 0.25
 POLL_DELAYS = (0.25, 0.25, 0.5, 1.0, 2.0)
-LONGEST_WAIT_FOR_EXPECTED = 10.0
+LONGEST_WAIT_FOR_EXPECTED = 3.0  # an estimate can be wrong: never trusted for long
 
 
 def seconds_until(expected_ready_at: str | None) -> float:

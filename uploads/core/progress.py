@@ -68,7 +68,6 @@ def set_stage(upload_id, stage: UploadStage) -> bool:
 # How fast the worker reads a stored file back to verify it, learnt from the last verifications:
 # it tells the uploader when to ask again rather than every fraction of a second.
 VERIFY_RATE_KEY = "uploads:verify-rate"
-ASSUMED_VERIFY_RATE = 100 * 1024 * 1024  # bytes a second, until a verification is measured
 LEARN_FROM_BYTES = 32 * 1024 * 1024
 
 
@@ -85,10 +84,13 @@ def learn_verify_rate(size: int, seconds: float) -> None:
         logger.warning("progress cache unavailable; verification speed not kept", exc_info=True)
 
 
-def expected_ready_at(size: int) -> str:
-    """When a verification of ``size`` bytes starting now should end, ISO 8601 in UTC."""
+def expected_ready_at(size: int) -> str | None:
+    """When a verification of ``size`` bytes starting now should end, ISO 8601 in UTC; None
+    until the worker has measured its speed (a guess could keep an uploader waiting)."""
     try:
-        rate = _cache().get(VERIFY_RATE_KEY) or ASSUMED_VERIFY_RATE
+        rate = _cache().get(VERIFY_RATE_KEY)
     except Exception:
-        rate = ASSUMED_VERIFY_RATE
+        rate = None
+    if not rate:
+        return None
     return (datetime.now(UTC) + timedelta(seconds=size / rate)).isoformat()
