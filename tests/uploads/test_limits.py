@@ -149,3 +149,21 @@ def test_an_upload_of_many_parts_is_not_listed_on_s3_at_every_get(alice_api, mon
 
 def test_unknown_uploads_stay_404_whatever_the_limits(charlie_api):
     assert charlie_api.get(f"/api/uploads/{uuid.uuid4()}/").status_code == 404
+
+
+def test_a_throttle_window_opens_at_the_first_request_and_closes_after_its_period(
+    alice_api, monkeypatch
+):
+    from rest_framework.throttling import SimpleRateThrottle
+
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"upload_read": "2/s"})
+    cache.clear()
+
+    def answers():
+        return [alice_api.get("/api/uploads/purposes/") for _ in range(3)]
+
+    first = answers()
+    assert [a.status_code for a in first] == [200, 200, 429]
+    assert 0 < float(first[2]["Retry-After"]) <= 1
+    time.sleep(1.1)
+    assert [a.status_code for a in answers()] == [200, 200, 429]

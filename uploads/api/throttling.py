@@ -20,18 +20,22 @@ class UploadThrottle(ScopedRateThrottle):
     seconds_left: float | None = None
 
     def allow_request(self, request, view):
-        try:
-            cache = caches[DEFAULT_CACHE_ALIAS]
-            if not isinstance(cache, RedisCache):
+        cache = caches[DEFAULT_CACHE_ALIAS]
+        if not isinstance(cache, RedisCache):
+            try:
                 return super().allow_request(request, view)
-            self.scope = getattr(view, self.scope_attr, None)
-            if not self.scope:
+            except Exception:
+                logger.warning("throttle not checked: the cache is unavailable", exc_info=True)
                 return True
-            self.rate = self.get_rate()
-            self.num_requests, self.duration = self.parse_rate(self.rate)
-            key = self.get_cache_key(request, view)
-            if key is None:
-                return True
+        self.scope = getattr(view, self.scope_attr, None)
+        if not self.scope:
+            return True
+        self.rate = self.get_rate()
+        self.num_requests, self.duration = self.parse_rate(self.rate)
+        key = self.get_cache_key(request, view)
+        if key is None:
+            return True
+        try:
             count, self.seconds_left = count_in_window(cache, f"window:{key}", self.duration)
         except Exception:
             logger.warning("throttle %s not checked: the cache is unavailable", self.scope)
