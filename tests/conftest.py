@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from tests.fixtures import ROOT
 from tests.fixtures.discord import StandInDiscord
+from tests.fixtures.environment import child_environment
 from uploads.core.dispatch import PROCESS_UPLOAD
 from uploads.storage.local import LocalS3, free_port
 
@@ -72,23 +73,8 @@ def discord():
 def celery_worker(local_s3, discord, django_db_setup, django_db_blocker):
     """A real Celery worker process on this run's queue, against the test database (the real
     app with the tests' stall hook, see tests/fixtures/worker_app.py)."""
-    from django.db import connection
-
     log_path = Path(local_s3.data_dir) / "celery.log"
-    database = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "s7.settings",
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-            f"{connection.settings_dict['NAME']}"
-        ),
-        "AWS_S3_ENDPOINT_URL": settings.AWS_S3_ENDPOINT_URL,
-        "AWS_STORAGE_BUCKET_NAME": settings.AWS_STORAGE_BUCKET_NAME,
-        "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
-        **discord.env(),
-        "CELERY_IMAGE_QUEUE": settings.CELERY_IMAGE_QUEUE,
-    }
+    env = child_environment({**discord.env(), "CELERY_IMAGE_QUEUE": settings.CELERY_IMAGE_QUEUE})
     command = [
         sys.executable, "-m", "celery", "-A", "tests.fixtures.worker_app", "worker",
         # Both queues, so that image uploads (routed to their own queue) are processed too.

@@ -7,10 +7,9 @@ import time
 import uuid
 
 import pytest
-from django.conf import settings
-from django.db import connection
 
 from tests.fixtures import ROOT
+from tests.fixtures.environment import child_environment
 from tests.fixtures.site import zip_bytes
 from tests.fixtures.uploading import wait_for_state
 from tests.fixtures.worker import completed_upload, png, wait_for_stage
@@ -24,23 +23,17 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def dyno(tmp_path):
     """bin/worker as Heroku runs it, on queues of this test's own, with the tests' stall hook."""
     queue = f"dyno-{uuid.uuid4().hex[:8]}"
-    database = settings.DATABASES["default"]
     log_path = tmp_path / "worker.log"
-    env = {
-        **os.environ,
-        "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
-        "DJANGO_SETTINGS_MODULE": "s7.settings",
-        "CELERY_APP": "tests.fixtures.worker_app",
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/"
-            f"{connection.settings_dict['NAME']}"
-        ),
-        "AWS_S3_ENDPOINT_URL": settings.AWS_S3_ENDPOINT_URL,
-        "AWS_STORAGE_BUCKET_NAME": settings.AWS_STORAGE_BUCKET_NAME,
-        "CELERY_QUEUE": queue,
-        "CELERY_IMAGE_QUEUE": f"{queue}-images",
-        "REMAP_SIGTERM": "SIGQUIT",
-    }
+    env = child_environment(
+        {
+            "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}",
+            "CELERY_APP": "tests.fixtures.worker_app",
+            "CELERY_QUEUE": queue,
+            "CELERY_IMAGE_QUEUE": f"{queue}-images",
+            "REMAP_SIGTERM": "SIGQUIT",
+        }
+    )
+
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [str(ROOT / "bin" / "worker"), "--schedule", str(tmp_path / "beat-schedule")],

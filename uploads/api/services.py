@@ -32,7 +32,6 @@ from uploads.core.errors import (
     WrongState,
 )
 from uploads.core.models import Upload, UploadPart, UploadState
-from uploads.core.names import safe_filename
 from uploads.core.parts import describe, held_parts, problems_with
 from uploads.core.plan import PlanError, plan_parts
 from uploads.core.progress import UploadStage
@@ -81,8 +80,7 @@ def upload_create(*, owner, filename: str, size: int, content_type: str, purpose
         raise InvalidUpload(str(exc)) from None
 
     upload_id = uuid.uuid4()
-    prefix = policy.key_prefix or policy.name
-    key = f"uploads/{prefix}/{upload_id}/{safe_filename(name)}"
+    key = policy.key_for(upload_id, name)
     served_type = policy.served_type(name)
     try:
         s3_upload_id = s3.create_multipart_upload(key=key, content_type=served_type, filename=name)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from uploads.core import purposes
 from uploads.core.dispatch import enqueue_processing
 from uploads.core.models import Upload, UploadState
-from uploads.core.names import display_name, safe_filename
+from uploads.core.names import display_name
 from uploads.core.plan import PlanError, plan_parts
 from uploads.core.signals import upload_state_changed
 from uploads.storage import s3
@@ -47,7 +47,7 @@ def upload_adopt(
     upload_id = upload_id or uuid.uuid4()
     policy = purposes.get(purpose)
     name = display_name(filename)
-    key = f"uploads/{policy.key_prefix or policy.name}/{upload_id}/{safe_filename(name)}"
+    key = policy.key_for(upload_id, name)
     served_type = policy.served_type(name)
     head = s3.head_object_in(source_bucket, source_key)
     size = head["ContentLength"] if head else 0

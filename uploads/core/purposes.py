@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from uploads.core.names import safe_filename
 from uploads.core.sniff import Sample
 
 _registry: dict[str, Purpose] = {}
@@ -56,6 +57,10 @@ class Purpose:
     # better than the engine's generic words ("Making thumbnails…" for "processing").
     stage_labels: dict[str, str] = field(default_factory=dict)
     description: str = ""
+
+    def key_for(self, upload_id, filename: str) -> str:
+        """The object key of an upload of this purpose: chosen here, never by the client."""
+        return f"uploads/{self.key_prefix or self.name}/{upload_id}/{safe_filename(filename)}"
 
     def extension_of(self, filename: str) -> str:
         return posixpath.splitext(filename.lower())[1]
