@@ -60,8 +60,11 @@ services:
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# The suite runs in TEST_PROCESSES processes, each a test run of its own (tests/settings.py);
+# tests are spread one by one, a process that runs out taking work from the others.
+TEST_PROCESSES ?= 4
 test: $(STAMP) frontend $(NODE_MODULES) services chromium
-	$(PY) -m pytest $(ARGS)
+	$(PY) -m pytest -n $(TEST_PROCESSES) --dist worksteal $(ARGS)
 
 bench: $(STAMP) frontend $(NODE_MODULES) services
 	$(PY) -m bench
@@ -90,12 +93,10 @@ lint-ruff: $(STAMP)
 lint-format: $(STAMP)
 	$(VENV)/bin/ruff format --check --output-format concise .
 
-# The import graph tool lives in the team's shared folder, beside the project on its machines
-# (IMPORTS_TOOL to point elsewhere); a clone where it is absent says so and goes on.
-IMPORTS_TOOL ?= $(firstword $(wildcard ../shared/tools/imports.py /work/shared/tools/imports.py))
+# The import contracts live in .importlinter: no cycle inside a package, the engine never imports
+# the site or the project, the site never imports the engine's S3 gateway.
 lint-imports: $(STAMP)
-	@if [ -n "$(IMPORTS_TOOL)" ]; then $(PY) $(IMPORTS_TOOL); \
-	else echo "the shared imports.py is not on this machine: import graph not checked"; fi
+	$(VENV)/bin/lint-imports --no-cache
 
 # Heroku runs no Node, so the committed bundle must be what frontend/src builds. esbuild's output
 # is deterministic: build again in place and let git show any difference from what is committed.
