@@ -4,6 +4,7 @@ import threading
 import time
 
 import pytest
+from django.core.checks import run_checks
 from django.db import connection
 from django.test import Client
 
@@ -118,3 +119,11 @@ def test_it_is_throttled_per_address(settings):
     assert refused.json()["status"] == "throttled"
     assert 0 < int(refused["Retry-After"]) <= 3600
     assert Client(REMOTE_ADDR="203.0.113.10").get("/healthz").status_code == 200
+
+
+def test_a_rate_that_cannot_be_read_stops_start_up(settings):
+    settings.HEALTHZ_RATE = "often"
+
+    errors = [error.msg for error in run_checks() if error.id == "items.E001"]
+
+    assert errors == ["HEALTHZ_RATE: A rate reads like 10/min or 20/15min, not 'often'."]
