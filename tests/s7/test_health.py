@@ -64,17 +64,17 @@ def test_it_refuses_anything_but_get():
 
 
 def test_it_answers_from_a_result_at_most_max_age_old(settings):
-    settings.HEALTHZ_MAX_AGE = 1
+    settings.HEALTHZ_MAX_AGE = 2
     assert Client().get("/healthz").status_code == 200
     checked = time.monotonic()
     settings.AWS_S3_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"  # S3 stops answering
 
     # Within the age the remembered result answers: S3 is not asked.
     response = Client().get("/healthz")
-    assert time.monotonic() - checked < 1, "too slow a machine to see the remembered result"
+    assert time.monotonic() - checked < 2, "too slow a machine to see the remembered result"
     assert response.status_code == 200
 
-    time.sleep(max(0.0, 1.05 - (time.monotonic() - checked)))
+    time.sleep(max(0.0, 2.05 - (time.monotonic() - checked)))
     response = Client().get("/healthz")
     assert response.status_code == 503
     assert response.json()["unreachable"] == ["storage"]

@@ -145,12 +145,12 @@ def format_value(
             if value >= scale:
                 return f"{value / scale:,.1f} {name}" if exact else f"{value / scale:,.3g} {name}"
         return f"{value:,.0f} B"
-    if not exact and value and (axis_top or value) >= COMPACT_FROM:
-        # Axis labels have LEFT's width: "1.25M" fits where "1,250,000" would be cut off. One
-        # scale for a whole axis (its top's), so that its labels read alike.
-        for name, scale in COUNT_SCALES:
-            if (axis_top or value) >= scale:
-                return f"{value / scale:.4g}{name}"
+    # Axis labels have LEFT's width: "1.25M" fits where "1,250,000" would be cut off. One scale
+    # for a whole axis (its top's), so that its labels read alike.
+    reference = axis_top or value
+    if not exact and value and reference >= COMPACT_FROM:
+        name, scale = next((name, scale) for name, scale in COUNT_SCALES if reference >= scale)
+        return f"{value / scale:.4g}{name}"
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 
