@@ -11,6 +11,7 @@ def rates_are_readable(app_configs, **kwargs):
     for scope, limits in settings.ITEMS_RATES.items():
         for whose, rate in limits.items():
             rates[f"ITEMS_RATES[{scope!r}][{whose!r}]"] = rate
+    rates["HEALTHZ_RATE"] = settings.HEALTHZ_RATE  # /healthz is limited the same way
     problems = []
     for name, rate in rates.items():
         try:

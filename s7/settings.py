@@ -399,6 +399,11 @@ LOGGING = {
     },
 }
 
+# /healthz: each process checks the database, the cache and S3 at most once in this many
+# seconds and answers from that result in between; each client address may ask this often.
+HEALTHZ_MAX_AGE = envint("HEALTHZ_MAX_AGE", 5)
+HEALTHZ_RATE = env("HEALTHZ_RATE", "120/min")
+
 # Errors (with their request or task) go to Sentry when a DSN is given; nothing is sent otherwise.
 SENTRY_DSN = env("SENTRY_DSN")
 if SENTRY_DSN:

@@ -36,8 +36,22 @@ class UploadAdmin(admin.ModelAdmin):
         )
         return [report, *super().get_urls()]
 
+    def may_see_analytics(self, request) -> bool:
+        """The report shows every user's uploads, as the analytics page does: it takes that
+        page's permission, not only staff status."""
+        return self.admin_site.get_model_admin(UploadAnalytics).has_view_permission(request)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {
+            "may_see_analytics": self.may_see_analytics(request),
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, extra_context)
+
     def report_view(self, request):
         """Upload figures for the operators: ``?days=N&purpose=P``."""
+        if not self.may_see_analytics(request):
+            raise PermissionDenied
         try:
             days = max(1, min(int(request.GET.get("days", 7)), 3650))
         except ValueError:
@@ -79,12 +93,8 @@ class UploadAnalyticsAdmin(admin.ModelAdmin):
         ``?csv=<figure>`` answers one figure's numbers as CSV."""
         if not self.has_view_permission(request):
             raise PermissionDenied
-        form = WindowForm(request.GET or None)
+        form = WindowForm(request.GET)
         window = form.chosen_window() if form.is_valid() else None
-        if not request.GET:  # the first visit: the last 7 days
-            form = WindowForm({"window": "7"})
-            form.is_valid()
-            window = form.chosen_window()
         slug = request.GET.get("csv")
         if slug:
             if window is None:
@@ -104,7 +114,7 @@ class UploadAnalyticsAdmin(admin.ModelAdmin):
             "title": "Upload analytics",
             "form": form,
             "window": window,
-            "query": request.GET.urlencode() if window and request.GET else "window=7",
+            "query": form.data.urlencode(),
             "sections": [
                 (section, [(figure, svg(figure)) for figure in section.figures])
                 for section in sections
@@ -127,5 +137,20 @@ def _csv_response(figure: analytics.Figure, window: analytics.Window) -> HttpRes
     writer = csv.writer(response)
     writer.writerow(figure.columns)
     for row in figure.rows:
-        writer.writerow("" if value is None else value for value in row)
+        writer.writerow(spreadsheet_cell(value) for value in row)
     return response
+
+
+# A spreadsheet reads a cell that starts with one of these as a formula (OWASP's list).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_cell(value):
+    """A CSV cell that a spreadsheet shows as written: text that would start a formula (an
+    upload named ``=HYPERLINK(…)``) is led by an apostrophe, which spreadsheets take as "this
+    is text" and do not show. Numbers stay numbers, a missing value an empty cell."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value

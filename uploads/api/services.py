@@ -33,7 +33,7 @@ from uploads.core.errors import (
 )
 from uploads.core.models import Upload, UploadPart, UploadState
 from uploads.core.parts import describe, held_parts, problems_with
-from uploads.core.plan import PlanError, plan_parts
+from uploads.core.plan import MAX_PARTS, PlanError, plan_parts
 from uploads.core.progress import UploadStage
 from uploads.core.signals import upload_state_changed
 from uploads.storage import s3
@@ -43,6 +43,9 @@ logger = logging.getLogger("uploads")
 # Signed URLs per call: enough for a fast client to stay ahead, few enough that one call stays
 # cheap. Served to clients with the purposes.
 MAX_PARTS_PER_SIGNING = 100
+# A client's count of part transfers it sent again: a hundred per part of the largest plan is
+# more than any honest client reaches (each retry waits), and keeps the analytics' sums sane.
+MAX_PARTS_RETRIED = 100 * MAX_PARTS
 
 
 # --- Create --------------------------------------------------------------------------------
@@ -244,7 +247,7 @@ def client_counters(
     never writes a row). Counts only grow: a run that resumes starts its own count at 0."""
     record = progress.read(upload.pk)
     try:
-        reported = int(record.get("parts_retried") or 0)
+        reported = min(int(record.get("parts_retried") or 0), MAX_PARTS_RETRIED)
     except (TypeError, ValueError):
         reported = 0
     return {

@@ -302,9 +302,10 @@ class UploadProgressApi(UploadApiView):
     throttle_scopes = {"GET": "upload_read", "POST": "upload_write"}
 
     class ReportInput(serializers.Serializer):
-        bytes_uploaded = serializers.IntegerField(min_value=0)
+        bytes_uploaded = serializers.IntegerField(min_value=0, max_value=MAX_S3_OBJECT_SIZE)
         parts_retried = serializers.IntegerField(
             min_value=0,
+            max_value=services.MAX_PARTS_RETRIED,
             required=False,
             help_text="Optional: part transfers this run of the client has sent again so far "
             "(network errors, 5xx, expired URLs), a running total. Kept for the upload's "
@@ -356,6 +357,7 @@ class UploadCompleteApi(UploadApiView):
         parts = ClientPart(many=True, required=False, max_length=MAX_PARTS)
         parts_retried = serializers.IntegerField(
             min_value=0,
+            max_value=services.MAX_PARTS_RETRIED,
             required=False,
             help_text="Optional: part transfers this run sent again (as in progress reports).",
         )

@@ -22,6 +22,8 @@ PLOT_WIDTH, PLOT_HEIGHT = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 GRID_LINES = 4
 MOST_X_LABELS = 8
 MOST_POINTS = 92  # a quarter's days
+COMPACT_FROM = 100_000
+COUNT_SCALES = (("tn", 10**12), ("bn", 10**9), ("M", 10**6), ("k", 10**3))
 
 
 def svg(figure: Figure) -> SafeString:
@@ -49,7 +51,7 @@ def svg(figure: Figure) -> SafeString:
         parts.append(
             f'<line class="s7-grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y(value):.1f}" '
             f'y2="{y(value):.1f}"/><text class="s7-axis" x="{LEFT - 6}" y="{y(value) + 4:.1f}" '
-            f'text-anchor="end">{escape(format_value(value, figure.unit))}</text>'
+            f'text-anchor="end">{escape(format_value(value, figure.unit, axis_top=top))}</text>'
         )
     every = max(1, math.ceil(len(labels) / MOST_X_LABELS))
     for n, label in enumerate(labels):
@@ -129,7 +131,9 @@ def nice_ceiling(value: float, unit: str = "count") -> float:
     return ceiling
 
 
-def format_value(value: float, unit: str, *, exact: bool = False) -> str:
+def format_value(
+    value: float, unit: str, *, exact: bool = False, axis_top: float | None = None
+) -> str:
     if unit == "percent":
         return f"{value:.1f}%" if exact else f"{value:g}%"
     if unit == "seconds":
@@ -141,6 +145,12 @@ def format_value(value: float, unit: str, *, exact: bool = False) -> str:
             if value >= scale:
                 return f"{value / scale:,.1f} {name}" if exact else f"{value / scale:,.3g} {name}"
         return f"{value:,.0f} B"
+    # Axis labels have LEFT's width: "1.25M" fits where "1,250,000" would be cut off. One scale
+    # for a whole axis (its top's), so that its labels read alike.
+    reference = axis_top or value
+    if not exact and value and reference >= COMPACT_FROM:
+        name, scale = next((name, scale) for name, scale in COUNT_SCALES if reference >= scale)
+        return f"{value / scale:.4g}{name}"
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
 
 

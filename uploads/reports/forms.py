@@ -8,6 +8,8 @@ from uploads.core import purposes
 from uploads.reports.analytics import MAX_WINDOW_DAYS, Window
 
 CUSTOM = "custom"
+# What the page covers when no window is chosen (the first visit, or a purpose alone).
+DEFAULT_WINDOW = "7"
 
 
 class WindowForm(forms.Form):
@@ -19,17 +21,20 @@ class WindowForm(forms.Form):
     last_day = forms.DateField(required=False, label="To", help_text="YYYY-MM-DD, UTC")
     purpose = forms.ChoiceField(required=False)
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *args, **kwargs):
+        # The default goes into the data, not only into ``clean``: the selector then shows the
+        # window the page covers instead of its first choice.
+        if data is not None and not data.get("window"):
+            data = data.copy()
+            data["window"] = DEFAULT_WINDOW
+        super().__init__(data, *args, **kwargs)
         self.fields["purpose"].choices = [("", "All purposes")] + [
             (purpose.name, purpose.name) for purpose in purposes.all_purposes()
         ]
 
     def clean(self):
         data = super().clean()
-        choice = data.get("window") or "7"
-        data["window"] = choice
-        if choice != CUSTOM:
+        if data.get("window") != CUSTOM:
             return data
         first, last = data.get("first_day"), data.get("last_day")
         if not first or not last:
