@@ -1,6 +1,6 @@
 from django.contrib.syndication.views import Feed
+from django.utils.html import format_html
 
-from items.markup import render_markdown
 from items.models import Item, Review
 from items.selectors import NEWEST_VERSION_FIRST
 
@@ -18,7 +18,9 @@ class ItemsFeed(Feed):
         return item.name
 
     def item_description(self, item):
-        return render_markdown(f"*{item.byline}*\n\n{item.body}" if item.byline else item.body)
+        if item.byline:
+            return format_html("<p><em>{}</em></p>\n{}", item.byline, item.body_shown)
+        return item.body_shown
 
     def item_author_name(self, item):
         return item.owner.username
@@ -39,7 +41,7 @@ class ReviewsFeed(Feed):
         return f"{review.version.item.name}: {review.title} ({review.rating}/5)"
 
     def item_description(self, review):
-        return render_markdown(review.body)
+        return review.body_shown
 
     def item_author_name(self, review):
         return review.user.username
