@@ -12,7 +12,7 @@ class ItemsFeed(Feed):
 
     def items(self):
         published = Item.objects.filter(version_created_at__isnull=False)
-        return published.select_related("owner").order_by(*NEWEST_VERSION_FIRST)[:30]
+        return published.select_related("owner").defer("body").order_by(*NEWEST_VERSION_FIRST)[:30]
 
     def item_title(self, item):
         return item.name
@@ -35,7 +35,9 @@ class ReviewsFeed(Feed):
     description = "The newest reviews of Aleph One items."
 
     def items(self):
-        return Review.objects.select_related("user", "version__item")[:30]
+        return Review.objects.select_related("user", "version__item").defer(
+            "body", "body_excerpt_html"
+        )[:30]
 
     def item_title(self, review):
         return f"{review.version.item.name}: {review.title} ({review.rating}/5)"

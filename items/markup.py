@@ -5,14 +5,14 @@ Every step costs time linear in the text, since a save that takes seconds is as 
 as a page that does:
 
 - pulldown-cmark (through pyromark) parses CommonMark with tables and strikethrough in linear
-  time; its authors test pathological inputs for it (Python-Markdown's regular expressions took
-  the square of the length, and recursed until RecursionError).
+  time, without recursion; its authors test pathological inputs for it. (Python-Markdown's
+  regular expressions backtrack, and its parser recurses once per nested list.)
 - nh3 (Rust's ammonia on html5ever) decides what survives: a small allow-list of tags, no
   event-handler attributes, links only to http(s), mailto and relative URLs, images only from
   https and never from a download link. HTML's tree construction walks the stack of open
   elements for each tag and reopens unclosed formatting elements for each new block, so HTML
-  that nests deep or leaves ``<b>`` open costs the square of its length there (16 KB of
-  ``<b id=n>`` then paragraphs made 11 MB in a second). Before nh3 sees the HTML, one pass over
+  that nests deep or leaves ``<b>`` open costs the square of its length there (each
+  ``<b id=n>`` left open is copied into every later paragraph). Before nh3 sees the HTML, one pass over
   its tags (``_check_shape``) refuses a text that nests deeper than ``MAX_DEPTH`` or keeps more
   than ``MAX_OPEN_FORMATTING`` formatting elements open, and a text whose HTML would be more than
   ``MAX_EXPANSION`` times its length (a table header of a thousand columns widens every row).

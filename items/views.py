@@ -227,6 +227,7 @@ def item_detail(request, permalink):
     reviews = list(
         Review.objects.filter(version__item=item)
         .select_related("user", "version__item")
+        .defer("body", "body_excerpt_html")
         .order_by("-created_at")
     )
     screenshots = list(item.screenshots.select_related("upload"))

@@ -16,6 +16,9 @@ from items.models import (
     Download,
     Item,
     Review,
+    Screenshot,
+    Tag,
+    User,
     Version,
 )
 from tests.fixtures.site import make_item
@@ -177,7 +180,7 @@ def test_every_text_field_has_a_maximum_length_the_model_checks():
         field.run_validators("x" * limit)
         with pytest.raises(ValidationError, match="at most"):
             field.run_validators("x" * (limit + 1))
-    for model in (Item, Version, Review):
+    for model in (Item, Version, Review, Screenshot, Tag, User):
         for field in model._meta.get_fields():
             if field.get_internal_type() in ("CharField", "TextField") and field.editable:
                 assert field.max_length, f"{model.__name__}.{field.name} has no maximum length"
