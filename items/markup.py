@@ -194,16 +194,28 @@ def render_or_plain(text: str) -> SafeString:
         return render_plain(text)
 
 
-def excerpt(text: str, words: int | None) -> str:
-    """The text's first ``words`` words (all of it for None), its lines kept, cut before
-    rendering: cutting the HTML instead parsed it in Python on every view of a list."""
-    text = text or ""
+_TAG_OR_TEXT = re.compile(r"<[^>]*>|[^<]+")
+_WORD = re.compile(r"\S+")
+
+
+def excerpt(html: str, words: int | None) -> SafeString:
+    """The first ``words`` words of sanitized ``html`` (all of it for None), its open tags
+    closed: cut once when the text is saved, since Django's truncatewords_html parses the
+    whole HTML in Python on every view of a list."""
     if words is None:
-        return text
-    found = re.match(rf"\s*(?:\S+\s+){{{words}}}", text)
-    return (
-        text[: found.end()].rstrip() + " …" if found and found.end() < len(text.rstrip()) else text
-    )
+        return mark_safe(html)  # noqa: S308 (sanitized already)
+    seen, cut = 0, None
+    for part in _TAG_OR_TEXT.finditer(html):
+        if part.group().startswith("<"):
+            continue
+        for word in _WORD.finditer(part.group()):
+            if cut is not None:
+                # More follows: the parser closes what the cut leaves open.
+                return mark_safe(_CLEANER.clean(html[:cut] + " …"))  # noqa: S308 (sanitized here)
+            seen += 1
+            if seen == words:
+                cut = part.start() + word.end()
+    return mark_safe(html)  # noqa: S308 (sanitized already)
 
 
 def fill_missing_html(
@@ -218,13 +230,13 @@ def fill_missing_html(
         missing = model.objects.filter(**{f"{target}__isnull": True}).only("pk", source)
         while batch := list(missing[:batch_size]):
             for row in batch:
-                text = excerpt(getattr(row, source), words)
+                text = getattr(row, source)
                 try:
                     html = render_markdown(text)
                 except UnrenderableText:
                     html = render_plain(text)
                     plain += 1
-                setattr(row, target, str(html))
+                setattr(row, target, str(excerpt(html, words)))
             model.objects.bulk_update(batch, [target])
             filled += len(batch)
     return filled, plain

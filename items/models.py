@@ -59,9 +59,12 @@ class RenderedMarkdown(models.Model):
 
     def save(self, *args, **kwargs):
         update_fields = kwargs.get("update_fields")
+        rendered = {}
         for target, (source, words) in self.RENDERED.items():
             if update_fields is None or source in update_fields:
-                setattr(self, target, render_or_plain(excerpt(getattr(self, source), words)))
+                if source not in rendered:
+                    rendered[source] = render_or_plain(getattr(self, source))
+                setattr(self, target, str(excerpt(rendered[source], words)))
                 if update_fields is not None:
                     update_fields = kwargs["update_fields"] = {*update_fields, target}
         super().save(*args, **kwargs)
@@ -73,7 +76,7 @@ class RenderedMarkdown(models.Model):
         if html is not None:
             return mark_safe(html)  # noqa: S308 (sanitized when stored)
         source, words = self.RENDERED[target]
-        return render_plain(excerpt(getattr(self, source), words))
+        return excerpt(render_plain(getattr(self, source)), words)
 
 
 class User(AbstractUser):

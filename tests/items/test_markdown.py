@@ -352,3 +352,21 @@ def test_the_migration_stores_the_html_of_existing_rows(alice):
 
     assert Item.objects.get(permalink="old").body_html == "<p><strong>Old</strong></p>\n"
     assert Item.objects.get(permalink="deep").body_html.startswith("<p>- - - ")
+
+
+@pytest.mark.django_db
+def test_the_list_of_reviews_shows_an_excerpt_stored_at_save_with_its_tags_closed(alice, bob):
+    item = make_item(alice, "Eternal")
+    words = [f"w{n}" for n in range(100)]
+    review = services.review_create(
+        version=item.versions.get(),
+        user=bob,
+        title="Long",
+        body="**" + " ".join(words) + "**",
+        rating=4,
+    )
+    assert review.body_excerpt_html == "<p><strong>" + " ".join(words[:60]) + " …</strong></p>"
+
+    page = Client().get("/reviews/").content.decode()
+    assert "w59 …" in page and "w60" not in page
+    assert "w99" in Client().get(item.get_absolute_url()).content.decode()
