@@ -15,7 +15,8 @@ as a page that does:
   ``<b id=n>`` left open is copied into every later paragraph). Before nh3 sees the HTML, one pass over
   its tags (``_check_shape``) refuses a text that nests deeper than ``MAX_DEPTH`` or keeps more
   than ``MAX_OPEN_FORMATTING`` formatting elements open, and a text whose HTML would be more than
-  ``MAX_EXPANSION`` times its length (a table header of a thousand columns widens every row).
+  ``MAX_EXPANSION`` times its length; a table whose header is far wider than its rows is
+  refused before it is parsed (every row is padded to the header).
 
 A text refused here cannot be saved through a form (``validate_markdown``); one that reaches the
 database by another road (the importer keeps the live site's texts whole) is shown as plain text
@@ -86,6 +87,15 @@ _VOID = frozenset(
 # A start tag of one of these closes an open one of the same name directly above it.
 _CLOSED_BY_SIBLING = frozenset({"p", "li", "dt", "dd", "tr", "td", "th", "option"})
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)")
+
+# A table's delimiter row (``|---|:-:|``) fixes its width; every later row is padded to it.
+_TABLE_DELIMITER_ROW = re.compile(
+    r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-*:?[ \t]*)+$", re.MULTILINE
+)
+_BLANK_LINE = re.compile(r"\n[ \t]*(?:\n|$)")
+# Cells a table may have per character of the text: a full row has a character per cell, a
+# short row is padded.
+MAX_CELLS_PER_CHARACTER = 4
 
 _MARKDOWN = pyromark.Markdown(
     options=pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
@@ -161,9 +171,25 @@ def _check_shape(html: str) -> None:
                 )
 
 
+def _check_tables(text: str) -> None:
+    """Refuse tables whose padding would make their HTML far longer than the text, before the
+    parser writes it."""
+    cells = 0
+    for row in _TABLE_DELIMITER_ROW.finditer(text):
+        blank = _BLANK_LINE.search(text, row.end())
+        rows = text.count("\n", row.end(), blank.start() if blank else len(text))
+        cells += (row.group().count("|") + 1) * (rows + 2)
+    if cells > MAX_CELLS_PER_CHARACTER * len(text) + 1000:
+        raise UnrenderableText(
+            "This text has a table of more cells than its rows fill (a wide header over short "
+            "rows); please give each row its cells."
+        )
+
+
 def render_markdown(text: str) -> SafeString:
     """Sanitized HTML of ``text``, or UnrenderableText saying what to change."""
     text = text or ""
+    _check_tables(text)
     html = _MARKDOWN.html(text)
     if len(html) > MAX_EXPANSION * len(text) + EXPANSION_ALLOWANCE:
         raise UnrenderableText(

@@ -370,3 +370,10 @@ def test_the_list_of_reviews_shows_an_excerpt_stored_at_save_with_its_tags_close
     page = Client().get("/reviews/").content.decode()
     assert "w59 …" in page and "w60" not in page
     assert "w99" in Client().get(item.get_absolute_url()).content.decode()
+
+
+def test_a_table_whose_header_is_far_wider_than_its_rows_is_refused_but_a_full_one_renders():
+    with pytest.raises(UnrenderableText, match="more cells than its rows fill"):
+        render_markdown("|" + "a|" * 500 + "\n|" + "-|" * 500 + "\n" + "a\n" * 2000)
+    full = "|" + "h|" * 10 + "\n|" + "-|" * 10 + "\n" + ("|" + "x|" * 10 + "\n") * 1400
+    assert render_markdown(full).count("<td>") == 14_000
