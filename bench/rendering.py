@@ -15,6 +15,7 @@ forms (straight into the database, as the importer may) that cannot be rendered 
 
 from __future__ import annotations
 
+import os
 import time
 
 from bench.common import bench_user, median, percentile, ratio, table
@@ -239,7 +240,12 @@ def run(services, sizes, workdir):
             "size, the longest a form takes): on the hostile side, nineteen of the text that is slowest to "
             "render among those that render, and one that cannot be rendered, written past the "
             "forms; on the baseline side, plain prose. "
-            f"{sizes.text_requests} requests a page. Target: under 50 ms.",
+            f"{sizes.text_requests} requests a page. CPU is the bench process's (Django), "
+            "without the database's. Target: under 50 ms.",
+            "",
+            f"Load average (1 min) when the measuring ended: {os.getloadavg()[0]:.1f} on "
+            f"{os.cpu_count()} cores shared with other work; wall times include the waits for "
+            "a core, CPU times do not.",
         ]
     )
     return text, {"worst_render": worst, "plain": plain_wall, "hostile": hostile_wall}
