@@ -377,3 +377,18 @@ def test_a_table_whose_header_is_far_wider_than_its_rows_is_refused_but_a_full_o
         render_markdown("|" + "a|" * 500 + "\n|" + "-|" * 500 + "\n" + "a\n" * 2000)
     full = "|" + "h|" * 10 + "\n|" + "-|" * 10 + "\n" + ("|" + "x|" * 10 + "\n") * 1400
     assert render_markdown(full).count("<td>") == 14_000
+
+
+def test_the_api_serializers_refuse_a_text_too_long_or_that_cannot_be_rendered():
+    # The site's API only reads today; its serializers carry the model's rules, so that any
+    # write it gains answers 400 with the same sentences.
+    from items.api import ReviewSerializer
+
+    for body, message in [
+        ("x" * (REVIEW_BODY_MAX_LENGTH + 1), "no more than 8000 characters"),
+        (NESTED_LIST_MARKERS, "nests more than 64 levels deep"),
+    ]:
+        serializer = ReviewSerializer(data={"title": "t", "body": body, "rating": 3, "version": 1})
+        serializer.fields["version"].queryset = Version.objects.none()
+        assert not serializer.is_valid()
+        assert message in str(serializer.errors["body"][0])
