@@ -64,6 +64,7 @@ def hostile_texts(length: int) -> dict[str, str]:
         + "-|" * columns
         + "\n"
         + _fill("a\n", length),
+        "table delimiters -|:|:|…x": "-|" + _fill(":|", length - 3) + "x",
         "entities &#&#&#…": _fill("&#", length),
         "raw HTML <div><div>…": _fill("<div>", length),
         "raw HTML <b><i><u><s>…": _fill("<b><i><u><s>", length),

@@ -89,9 +89,8 @@ _CLOSED_BY_SIBLING = frozenset({"p", "li", "dt", "dd", "tr", "td", "th", "option
 _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)")
 
 # A table's delimiter row (``|---|:-:|``) fixes its width; every later row is padded to it.
-_TABLE_DELIMITER_ROW = re.compile(
-    r"^[ \t]*\|?[ \t]*:?-+:?[ \t]*(?:\|[ \t]*:?-*:?[ \t]*)+$", re.MULTILINE
-)
+# One character class, no nested repetition: a pattern of cells would backtrack exponentially.
+_TABLE_DELIMITER_ROW = re.compile(r"^(?=[^\n]*-)(?=[^\n]*\|)[|:\- \t]+$", re.MULTILINE)
 _BLANK_LINE = re.compile(r"\n[ \t]*(?:\n|$)")
 # Cells a table may have per character of the text: a full row has a character per cell, a
 # short row is padded.
