@@ -65,6 +65,7 @@ def hostile_texts(length: int) -> dict[str, str]:
         + "\n"
         + _fill("a\n", length),
         "table delimiters -|:|:|…x": "-|" + _fill(":|", length - 3) + "x",
+        "delimiter rows |-| on every line": _fill("|-|\n", length),
         "entities &#&#&#…": _fill("&#", length),
         "raw HTML <div><div>…": _fill("<div>", length),
         "raw HTML <b><i><u><s>…": _fill("<b><i><u><s>", length),

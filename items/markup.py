@@ -173,10 +173,13 @@ def _check_shape(html: str) -> None:
 def _check_tables(text: str) -> None:
     """Refuse tables whose padding would make their HTML far longer than the text, before the
     parser writes it."""
-    cells = 0
-    for row in _TABLE_DELIMITER_ROW.finditer(text):
+    cells = position = 0
+    # Each table is counted from its delimiter row to the blank line that ends it, and the
+    # search goes on after that line, so that every character is read once.
+    while row := _TABLE_DELIMITER_ROW.search(text, position):
         blank = _BLANK_LINE.search(text, row.end())
-        rows = text.count("\n", row.end(), blank.start() if blank else len(text))
+        position = blank.end() if blank else len(text)
+        rows = text.count("\n", row.end(), position)
         cells += (row.group().count("|") + 1) * (rows + 2)
     if cells > MAX_CELLS_PER_CHARACTER * len(text) + 1000:
         raise UnrenderableText(
@@ -219,7 +222,8 @@ def render_or_plain(text: str) -> SafeString:
         return render_plain(text)
 
 
-_TAG_OR_TEXT = re.compile(r"<[^>]*>|[^<]+")
+# A tag runs to its ">" or, were one missing, to the end: never scanned twice.
+_TAG_OR_TEXT = re.compile(r"<[^>]*(?:>|$)|[^<]+")
 _WORD = re.compile(r"\S+")
 
 
