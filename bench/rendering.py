@@ -111,7 +111,13 @@ def _rendering_table(length: int, repeat: int) -> tuple[str, float, float]:
         worst, worst_cpu = max(worst, seconds), max(worst_cpu, cpu)
         outcome = "rendered" if results[0][2] else "refused with a sentence"
         rows.append(
-            [name, f"{seconds * 1000:.2f}", f"{cpu * 1000:.2f}", ratio(seconds, baseline), outcome]
+            [
+                name.replace("|", "\\|"),
+                f"{seconds * 1000:.2f}",
+                f"{cpu * 1000:.2f}",
+                ratio(seconds, baseline),
+                outcome,
+            ]
         )
     headers = ["text", "render time (ms, median)", "CPU (ms)", "ratio to plain", "outcome"]
     return table(headers, rows), worst, worst_cpu
