@@ -29,6 +29,7 @@ TITLES = {
     11: "11. The browser: S7's uploader against stock Uppy and the Python client",
     12: "12. Scale-out: two web processes and two workers against one of each",
     13: "13. Importing the live site with its 12 million downloads",
+    14: "14. Hostile text: rendering and the pages that show it",
 }
 
 
@@ -57,6 +58,7 @@ def main(argv=None) -> int:
             itempage,
             limits,
             load,
+            rendering,
             scaleout,
             signing,
             transfer,
@@ -81,6 +83,7 @@ def main(argv=None) -> int:
                 (11, browser),
                 (12, scaleout),
                 (13, importer),
+                (14, rendering),
             )
             for number, module in benchmarks:
                 if number in only:

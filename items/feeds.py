@@ -1,6 +1,6 @@
 from django.contrib.syndication.views import Feed
+from django.utils.html import format_html
 
-from items.markup import render_markdown
 from items.models import Item, Review
 from items.selectors import NEWEST_VERSION_FIRST
 
@@ -12,13 +12,15 @@ class ItemsFeed(Feed):
 
     def items(self):
         published = Item.objects.filter(version_created_at__isnull=False)
-        return published.select_related("owner").order_by(*NEWEST_VERSION_FIRST)[:30]
+        return published.select_related("owner").defer("body").order_by(*NEWEST_VERSION_FIRST)[:30]
 
     def item_title(self, item):
         return item.name
 
     def item_description(self, item):
-        return render_markdown(f"*{item.byline}*\n\n{item.body}" if item.byline else item.body)
+        if item.byline:
+            return format_html("<p><em>{}</em></p>\n{}", item.byline, item.body_shown)
+        return item.body_shown
 
     def item_author_name(self, item):
         return item.owner.username
@@ -33,13 +35,15 @@ class ReviewsFeed(Feed):
     description = "The newest reviews of Aleph One items."
 
     def items(self):
-        return Review.objects.select_related("user", "version__item")[:30]
+        return Review.objects.select_related("user", "version__item").defer(
+            "body", "body_excerpt_html"
+        )[:30]
 
     def item_title(self, review):
         return f"{review.version.item.name}: {review.title} ({review.rating}/5)"
 
     def item_description(self, review):
-        return render_markdown(review.body)
+        return review.body_shown
 
     def item_author_name(self, review):
         return review.user.username

@@ -7,14 +7,76 @@ are columns kept up to date by ``items.services``, so that lists sort on them wi
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractUser
+from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.safestring import SafeString, mark_safe
+
+from items.markup import excerpt, render_or_plain, render_plain, validate_markdown
 
 # Paths under /items/ that are pages, not items.
 RESERVED_PERMALINKS = frozenset({"new", "list", "search"})
+
+# The longest texts a form takes, in characters. The importer keeps the live site's longer
+# texts whole and lists them in its report.
+ITEM_BODY_MAX_LENGTH = 16_000
+ITEM_TOPNOTE_MAX_LENGTH = 1_000
+VERSION_NOTES_MAX_LENGTH = 8_000
+REVIEW_BODY_MAX_LENGTH = 8_000
+# What the list of reviews shows of each.
+REVIEW_EXCERPT_WORDS = 60
+
+
+def markdown_field(max_length: int, help_text: str) -> models.TextField:
+    # A TextField's max_length reaches forms and the API but is not checked on the model
+    # (nor in the database): the validator checks it there.
+    return models.TextField(
+        blank=True,
+        max_length=max_length,
+        validators=[MaxLengthValidator(max_length), validate_markdown],
+        help_text=help_text,
+    )
+
+
+def rendered_field() -> models.TextField:
+    # NULL until rendered: ``render_missing_html`` finds the rows written without it (the
+    # importer's).
+    return models.TextField(null=True, blank=True, editable=False)
+
+
+class RenderedMarkdown(models.Model):
+    """A model whose Markdown texts keep their sanitized HTML beside them, rendered when the
+    text is saved. ``RENDERED``: HTML field → (text field, words): the whole text when words is
+    None, else an excerpt of its first words (what lists show)."""
+
+    RENDERED: dict[str, tuple[str, int | None]] = {}
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        rendered = {}
+        for target, (source, words) in self.RENDERED.items():
+            if update_fields is None or source in update_fields:
+                if source not in rendered:
+                    rendered[source] = render_or_plain(getattr(self, source))
+                setattr(self, target, str(excerpt(rendered[source], words)))
+                if update_fields is not None:
+                    update_fields = kwargs["update_fields"] = {*update_fields, target}
+        super().save(*args, **kwargs)
+
+    def html_of(self, target: str) -> SafeString:
+        """What a page shows: the stored HTML, or, in the moment between an import's rows and
+        their rendering, the text as plain paragraphs."""
+        html = getattr(self, target)
+        if html is not None:
+            return mark_safe(html)  # noqa: S308 (sanitized when stored)
+        source, words = self.RENDERED[target]
+        return excerpt(render_plain(getattr(self, source)), words)
 
 
 class User(AbstractUser):
@@ -43,12 +105,20 @@ class Tag(models.Model):
         return reverse("tag", args=[self.permalink])
 
 
-class Item(models.Model):
+class Item(RenderedMarkdown):
+    RENDERED = {"body_html": ("body", None)}
+
     name = models.CharField(max_length=255)
     byline = models.CharField(max_length=255, blank=True, help_text="One line under the name.")
     # Text, as on the live site, whose notes can be longer than a line.
-    topnote = models.TextField(blank=True, help_text="A short note shown above the description.")
-    body = models.TextField(blank=True, help_text="Markdown.")
+    topnote = models.TextField(
+        blank=True,
+        max_length=ITEM_TOPNOTE_MAX_LENGTH,
+        validators=[MaxLengthValidator(ITEM_TOPNOTE_MAX_LENGTH)],
+        help_text="A short note shown above the description.",
+    )
+    body = markdown_field(ITEM_BODY_MAX_LENGTH, "Markdown.")
+    body_html = rendered_field()
     tc = models.ForeignKey(
         "self",
         null=True,
@@ -91,11 +161,18 @@ class Item(models.Model):
     def editable_by(self, user) -> bool:
         return user.is_authenticated and (user.pk == self.owner_id or user.is_staff)
 
+    @property
+    def body_shown(self) -> SafeString:
+        return self.html_of("body_html")
 
-class Version(models.Model):
+
+class Version(RenderedMarkdown):
+    RENDERED = {"notes_html": ("notes", None)}
+
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="versions")
     name = models.CharField(max_length=255, help_text="For example 1.0 or 2024-05-01.")
-    notes = models.TextField(blank=True, help_text="Markdown: what changed.")
+    notes = markdown_field(VERSION_NOTES_MAX_LENGTH, "Markdown: what changed.")
+    notes_html = rendered_field()
     # A version is either a file the site serves or a link elsewhere, never both. The file
     # cannot be deleted while the version holds it, except together with the version (its
     # item or owner deleted); the version's deletion then deletes the file (items.receivers).
@@ -129,14 +206,22 @@ class Version(models.Model):
     def is_ready(self) -> bool:
         return bool(self.link) or (self.file is not None and self.file.state == "ready")
 
+    @property
+    def notes_shown(self) -> SafeString:
+        return self.html_of("notes_html")
 
-class Review(models.Model):
+
+class Review(RenderedMarkdown):
+    RENDERED = {"body_html": ("body", None), "body_excerpt_html": ("body", REVIEW_EXCERPT_WORDS)}
+
     version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="reviews")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews"
     )
     title = models.CharField(max_length=255)
-    body = models.TextField(blank=True, help_text="Markdown.")
+    body = markdown_field(REVIEW_BODY_MAX_LENGTH, "Markdown.")
+    body_html = rendered_field()
+    body_excerpt_html = rendered_field()
     rating = models.PositiveSmallIntegerField()
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -159,6 +244,14 @@ class Review(models.Model):
 
     def editable_by(self, user) -> bool:
         return user.is_authenticated and (user.pk == self.user_id or user.is_staff)
+
+    @property
+    def body_shown(self) -> SafeString:
+        return self.html_of("body_html")
+
+    @property
+    def excerpt_shown(self) -> SafeString:
+        return self.html_of("body_excerpt_html")
 
 
 class Screenshot(models.Model):

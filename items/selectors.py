@@ -57,8 +57,13 @@ def window_start(window: str, today=None):
 
 
 def _with_listing_relations(items):
-    return items.select_related("owner").prefetch_related(
-        "tags", Prefetch("screenshots", queryset=Screenshot.objects.select_related("upload"))
+    # A card shows no body: the texts and their HTML (up to hundreds of KB an item) stay behind.
+    return (
+        items.defer("body", "body_html")
+        .select_related("owner")
+        .prefetch_related(
+            "tags", Prefetch("screenshots", queryset=Screenshot.objects.select_related("upload"))
+        )
     )
 
 
@@ -202,4 +207,5 @@ def download_windows_by_item(item_ids, *, today=None) -> dict[int, dict[str, int
 
 
 def reviews_list():
-    return Review.objects.select_related("user", "version__item")
+    """Reviews with what lists show of them: titles and the stored excerpt."""
+    return Review.objects.select_related("user", "version__item").defer("body", "body_html")

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from items import announcements, limits
+from items.markup import fill_missing_html
 from items.models import (
     RESERVED_PERMALINKS,
     Download,
@@ -355,3 +356,18 @@ def downloads_in_window(*, item: Item, days: int, today=None) -> int:
         total=Sum("count")
     )["total"]
     return total or 0
+
+
+# --- Texts ---------------------------------------------------------------------------------
+
+
+def render_missing_html() -> tuple[int, int]:
+    """Render and store the HTML of every text saved without it (rows written in bulk, as the
+    importer does). Answers (HTML fields filled, of which with plain text because the text
+    cannot be rendered)."""
+    filled = plain = 0
+    for model in (Item, Version, Review):
+        done, shown_plain = fill_missing_html(model, model.RENDERED)
+        filled += done
+        plain += shown_plain
+    return filled, plain

@@ -11,7 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F, Q
-from django.http import Http404, QueryDict
+from django.http import Http404, HttpResponseForbidden, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
@@ -226,7 +226,8 @@ def item_detail(request, permalink):
     versions = list(item.versions.select_related("file"))
     reviews = list(
         Review.objects.filter(version__item=item)
-        .select_related("user", "version")
+        .select_related("user", "version__item")
+        .defer("body", "body_excerpt_html")
         .order_by("-created_at")
     )
     screenshots = list(item.screenshots.select_related("upload"))
@@ -525,10 +526,21 @@ def _is_a_visit(request) -> bool:
     return "prefetch" not in purpose and "prerender" not in purpose
 
 
+def _is_an_image_fetch(request) -> bool:
+    # Browsers without Sec-Fetch-Dest still ask for images first in Accept.
+    return request.headers.get("Sec-Fetch-Dest", "").lower() == "image" or request.headers.get(
+        "Accept", ""
+    ).lstrip().lower().startswith("image/")
+
+
 @never_cache
 def download(request, permalink):
     """Count a download and send the browser to the file (a presigned S3 URL), or show the
     page that says where a link leads."""
+    if _is_an_image_fetch(request):
+        # A download link used as an image in a review would otherwise spend the allowance of
+        # everyone who reads it, and send each of them the whole file.
+        return HttpResponseForbidden("A download link is not an image.", content_type="text/plain")
     wait = limits.hit(
         "download",
         limits.client_address(request),

@@ -107,6 +107,7 @@ class Importer:
             ]
             if not self.options.dry_run:
                 steps += [
+                    ("texts", services.render_missing_html),
                     ("files", self.finish_files),
                     ("counts", self.recount),
                     ("sequences", lambda: tables.move_sequences_past_ids(TARGET_TABLE.values())),

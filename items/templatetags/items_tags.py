@@ -1,14 +1,7 @@
 from django import template
 from django.template.defaultfilters import filesizeformat
 
-from items.markup import render_markdown
-
 register = template.Library()
-
-
-@register.filter
-def markdown(text):
-    return render_markdown(text)
 
 
 @register.filter

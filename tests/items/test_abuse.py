@@ -60,7 +60,7 @@ def test_a_logged_in_user_counts_once_whatever_their_address(file_item, bob):
 @pytest.mark.parametrize(
     "headers",
     [
-        {"HTTP_SEC_FETCH_DEST": "image"},  # <img src="…/downloads/new">
+        # <img src="…/downloads/new"> is refused: tests/items/test_markdown.py
         {"HTTP_SEC_FETCH_DEST": "iframe"},
         {"HTTP_SEC_FETCH_DEST": "empty"},  # fetch()
         {"HTTP_SEC_FETCH_DEST": "document", "HTTP_SEC_PURPOSE": "prefetch"},
@@ -69,7 +69,7 @@ def test_a_logged_in_user_counts_once_whatever_their_address(file_item, bob):
         {"HTTP_X_MOZ": "prefetch"},
     ],
 )
-def test_an_image_a_fetch_or_a_prefetch_counts_nothing(file_item, headers):
+def test_a_frame_a_fetch_or_a_prefetch_counts_nothing(file_item, headers):
     _, version = file_item
     assert visitor("203.0.113.7").get(version.download_url(), **headers).status_code == 302
     assert counts(version) == (0, 0, 0)
