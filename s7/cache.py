@@ -26,3 +26,18 @@ class RedisCache(DjangoRedisCache):
     def __init__(self, server, params):
         super().__init__(server, params)
         self._class = _SharedClients
+
+    def clear(self):
+        """Delete this cache's keys only. FLUSHDB would also take what else lives in the same
+        Redis: Celery's queues in production, and other test runs' keys beside a test's."""
+        client = self._cache.get_client(write=True)
+        pattern = self.key_func("*", self.key_prefix, "*")
+        batch = []
+        for key in client.scan_iter(match=pattern, count=1000):
+            batch.append(key)
+            if len(batch) == 1000:
+                client.delete(*batch)
+                batch.clear()
+        if batch:
+            client.delete(*batch)
+        return True
