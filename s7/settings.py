@@ -257,6 +257,10 @@ UPLOADS_IMAGE_MAX_PIXELS_DECODED_WHOLE = envint(
     "UPLOADS_IMAGE_MAX_PIXELS_DECODED_WHOLE", 24_000_000
 )
 UPLOADS_IMAGE_MEMORY_BUDGET = envint("UPLOADS_IMAGE_MEMORY_BUDGET", 96 * 1024**2)
+# Each image is decoded in a process of its own whose address space (RLIMIT_AS) is capped here,
+# a backstop for what the budget's estimate misses; 0 leaves it uncapped. The largest image the
+# budget admits maps about 175 MiB.
+UPLOADS_IMAGE_ADDRESS_SPACE = envint("UPLOADS_IMAGE_ADDRESS_SPACE", 256 * 1024**2)
 UPLOADS_BASE_TEMPLATE = "items/base.html"  # the uploader demo page wears the site's layout
 UPLOADS_CORS_ORIGINS = envlist("UPLOADS_CORS_ORIGINS") or ([SITE_URL] if SITE_URL else [])
 # The worker. An upload left in completing or processing this long (seconds) is
