@@ -29,6 +29,7 @@ TITLES = {
     11: "11. The browser: S7's uploader against stock Uppy and the Python client",
     12: "12. Scale-out: two web processes and two workers against one of each",
     13: "13. Importing the live site with its 12 million downloads",
+    16: "16. Heroku's plan limits: connections, clients and Redis memory",
 }
 
 
@@ -52,6 +53,7 @@ def main(argv=None) -> int:
             analytics,
             browser,
             completion,
+            connections,
             images,
             importer,
             itempage,
@@ -81,6 +83,7 @@ def main(argv=None) -> int:
                 (11, browser),
                 (12, scaleout),
                 (13, importer),
+                (16, connections),
             )
             for number, module in benchmarks:
                 if number in only:
