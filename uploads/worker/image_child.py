@@ -16,7 +16,10 @@ from __future__ import annotations
 import ctypes
 import errno
 import json
+import logging
+import os
 import resource
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -32,6 +35,8 @@ from uploads.worker.images import (
     make_renditions,
 )
 
+logger = logging.getLogger("uploads")
+
 # The directory that holds the ``uploads`` package: the child imports it from there.
 _IMPORT_ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -42,6 +47,8 @@ def _out_of_memory_sentence(address_space: int) -> str:
         f"({address_space / MiB:,.0f} MB)."
     )
 
+
+_PR_SET_PDEATHSIG = 1
 
 _STOPPED = "This image could not be processed: its decoder stopped without an answer."
 
@@ -78,6 +85,11 @@ def make_renditions_in_child(
     if finished.returncode != 0 or not isinstance(answer, dict):
         # Killed (the kernel's OOM killer, a crash in a C decoder) or an error before it could
         # answer: the image is not processed, and the worker carries on.
+        logger.warning(
+            "image decoder ended with status %s: %s",
+            finished.returncode,
+            finished.stderr[-2000:].decode(errors="replace"),
+        )
         if address_space and b"MemoryError" in finished.stderr:
             raise ImageRejected(_out_of_memory_sentence(address_space), code="too_large")
         raise ImageRejected(_STOPPED, code="damaged")
@@ -144,7 +156,19 @@ def _answer(arguments: dict, data: bytes) -> tuple[dict, list[bytes]]:
     return header, [r.data for r in made.renditions]
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this child when its parent dies: a worker child killed at its hard time
+    limit must not leave a decoder running on."""
+    try:
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (AttributeError, OSError):
+        pass  # not Linux: the decoder ends by itself
+    if os.getppid() == 1:  # the parent died before the request took effect
+        os._exit(1)
+
+
 def main() -> None:
+    _die_with_parent()
     arguments = json.loads(sys.argv[1])
     # The input is read under the limit too: what counts is everything this process maps.
     _limit_address_space(arguments["address_space"])
