@@ -30,6 +30,7 @@ TITLES = {
     12: "12. Scale-out: two web processes and two workers against one of each",
     13: "13. Importing the live site with its 12 million downloads",
     14: "14. Hostile text: rendering and the pages that show it",
+    16: "16. Heroku's plan limits: connections, clients and Redis memory",
 }
 
 
@@ -53,6 +54,7 @@ def main(argv=None) -> int:
             analytics,
             browser,
             completion,
+            connections,
             images,
             importer,
             itempage,
@@ -84,6 +86,7 @@ def main(argv=None) -> int:
                 (12, scaleout),
                 (13, importer),
                 (14, rendering),
+                (16, connections),
             )
             for number, module in benchmarks:
                 if number in only:

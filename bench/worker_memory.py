@@ -1,12 +1,14 @@
 """Benchmark 9: the worker dyno's memory, every process of it together, under the heaviest work
 it is given: large files verified (SHA-256 streamed) on every main child at once while the
-image worker meets a hostile PNG (9,400×9,400 RGBA, 353 MB decoded), the largest PNG it still
-accepts and a camera JPEG.
+image worker meets a hostile PNG (9,400×9,400 RGBA, 353 MB decoded), a hostile progressive CMYK
+JPEG (9,480×9,480: a small decode at reduced scale, but libjpeg holds every coefficient of the
+whole image first, 686 MiB), the largest PNG it still accepts and a camera JPEG.
 
-Two configurations run the same work in the same run: the baseline is the worker before the
+Three configurations run the same work in the same run: the baseline is the worker before the
 image queue (one `celery worker --beat`, two children for everything, images capped at 90
-megapixels whatever their format, children recycled past 300 MB); S7's is ``bin/worker`` as the
-Procfile runs it. A sampler reads /proc every 20 ms and sums the whole process tree: resident
+megapixels whatever their format, no memory budget, no address-space limit, children recycled
+past 300 MB); S7's is ``bin/worker`` as the Procfile runs it; the third is S7's with the memory
+budget switched off, so that the image decoder's address-space limit alone stands in the way. A sampler reads /proc every 20 ms and sums the whole process tree: resident
 memory (RSS, which counts pages the children share with their parent once per process: an upper
 bound) and proportional memory (PSS, shared pages split between their users: what the dyno
 really holds).
@@ -54,6 +56,19 @@ def png_of_zeros(path: Path, width: int, height: int) -> Path:
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", bytes(body))
         + chunk(b"IEND", b"")
     )  # fmt: skip
+    return path
+
+
+def progressive_cmyk_jpeg(path: Path, side: int) -> Path:
+    """A progressive CMYK JPEG of side×side, mostly flat: a few MB on disk whatever its cost to
+    decode. (Making it takes Pillow's encoder about 1 GB for a side of 9,480.)"""
+    from PIL import Image, ImageDraw
+
+    picture = Image.new("CMYK", (side, side), (10, 200, 30, 0))
+    draw = ImageDraw.Draw(picture)
+    for offset in range(0, side, max(1, side // 4)):
+        draw.line((0, offset, side, side - offset), fill=(200, 10, 90, 40), width=3)
+    picture.save(path, "JPEG", quality=85, progressive=True)
     return path
 
 
@@ -178,17 +193,27 @@ def _configurations(services, root: Path) -> list[tuple[str, list[str], dict]]:
         "CELERY_IMAGE_QUEUE": f"{queue}-before",  # no queue of their own: images go with the rest
         "UPLOADS_IMAGE_MAX_PIXELS_DECODED_WHOLE": "90000000",
         "UPLOADS_IMAGE_MEMORY_BUDGET": str(2**40),
+        "UPLOADS_IMAGE_ADDRESS_SPACE": "0",
         "CELERY_WORKER_MAX_MEMORY_PER_CHILD": "300000",
     }
     s7 = {**common, "CELERY_QUEUE": f"{queue}-s7", "CELERY_IMAGE_QUEUE": f"{queue}-s7-images"}
+    backstop = {
+        **common,
+        "CELERY_QUEUE": f"{queue}-backstop",
+        "CELERY_IMAGE_QUEUE": f"{queue}-backstop-images",
+        "UPLOADS_IMAGE_MEMORY_BUDGET": str(2**40),
+    }
     celery = [os.sys.executable, "-m", "celery", "-A", "celery_worker", "worker", "--beat",
               "--schedule", str(root / "before-schedule"), "--concurrency", "2",
               "--queues", before["CELERY_QUEUE"], "--without-gossip", "--without-mingle", "--loglevel", "INFO"]  # fmt: skip
     return [
         ("before: one worker, 2 children for everything, 90 MP for every format (baseline)",
          celery, before),
-        ("S7: bin/worker (main: 1 child + beat; images: 1 child, 24 MP / 96 MiB)",
+        ("S7: bin/worker (main: 1 child + beat; images: 1 child, 24 MP / 96 MiB, each image "
+         "decoded in a process of at most 256 MiB of address space)",
          [str(ROOT / "bin" / "worker"), "--schedule", str(root / "s7-schedule")], s7),
+        ("S7 without the memory budget: the 256 MiB address-space limit alone",
+         [str(ROOT / "bin" / "worker"), "--schedule", str(root / "backstop-schedule")], backstop),
     ]  # fmt: skip
 
 
@@ -227,10 +252,12 @@ def run(services, sizes, workdir):
 
     owner, _ = bench_user("dyno")
     big = sizes.file_mib * MiB
+    jpeg_side = 9_480 if sizes.image_megapixels >= 24 else 1_200
     inputs = [
         (zip_of_random(workdir / "first.zip", big), "version_file"),
         (zip_of_random(workdir / "second.zip", big), "version_file"),
         (png_of_zeros(workdir / "hostile.png", 9_400, 9_400), "screenshot"),
+        (progressive_cmyk_jpeg(workdir / "hostile-progressive-cmyk.jpg", jpeg_side), "screenshot"),
         (png_of_zeros(workdir / "largest-accepted.png", 6_000, 4_000), "screenshot"),
         (make_photo(workdir / "camera.jpg", sizes.image_megapixels), "screenshot"),
     ]
@@ -268,7 +295,8 @@ def run(services, sizes, workdir):
         )
     text += (
         f"\n\nWork: two {sizes.file_mib} MiB ZIPs to verify, the hostile 9,400×9,400 RGBA "
-        "PNG, a 6,000×4,000 RGBA PNG (the largest the image worker accepts: 24 megapixels, "
+        f"PNG, the hostile {jpeg_side:,}×{jpeg_side:,} progressive CMYK JPEG "
+        f"({(workdir / 'hostile-progressive-cmyk.jpg').stat().st_size / 1e6:.1f} MB), a 6,000×4,000 RGBA PNG (the largest the image worker accepts: 24 megapixels, "
         f"92 MiB decoded) and a {sizes.image_megapixels} MP camera JPEG, all enqueued together "
         "(the main worker verifies the ZIPs one at a time, the baseline two at once). Totals are summed "
         "over every process of the worker (parents, children, beat, the script), sampled "

@@ -105,7 +105,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"]["OPTIONS"] = {
             "pool": {
                 "min_size": envint("DATABASE_POOL_MIN", 1),
-                "max_size": envint("DATABASE_POOL_MAX", 8),
+                # Per process; the plan's connections are shared by every process of every dyno
+                # (README, "Heroku's plan limits"): 2 web dynos × 2 processes × 3, and one per
+                # worker child, leave 6 of essential-0's 20 for one-off dynos.
+                "max_size": envint("DATABASE_POOL_MAX", 3),
                 # How long a request waits for a connection (Postgres down or the pool spent)
                 # before it answers 503.
                 "timeout": envint("DATABASE_POOL_TIMEOUT", 10),
@@ -123,6 +126,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: cache and Celery broker. Heroku's rediss:// uses a self-signed certificate. ---
 REDIS_URL = required("REDIS_URL", "")
 _redis_tls = REDIS_URL.startswith("rediss://")
+# Redis clients per process, the plan's 20 being shared by every process (README, "Heroku's plan
+# limits"). A thread that finds the cache's connections busy waits for one (a command takes a
+# fraction of a millisecond); 0 leaves the pool unbounded.
+REDIS_CACHE_MAX_CONNECTIONS = envint("REDIS_CACHE_MAX_CONNECTIONS", 1)
+_cache_pool = (
+    {
+        "pool_class": "redis.BlockingConnectionPool",
+        "max_connections": REDIS_CACHE_MAX_CONNECTIONS,
+        "timeout": 2,
+    }
+    if REDIS_CACHE_MAX_CONNECTIONS
+    else {}
+)
 if REDIS_URL:
     CACHES = {
         "default": {
@@ -134,6 +150,7 @@ if REDIS_URL:
                 "socket_connect_timeout": 1,
                 "socket_timeout": 2,
                 **({"ssl_cert_reqs": None} if _redis_tls else {}),
+                **_cache_pool,
             },
         }
     }
@@ -151,6 +168,16 @@ if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     if _redis_tls:
         CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_NONE}
+    # Redis clients, as the plan counts them: a process publishes on one broker connection at a
+    # time (others wait their turn: a publish takes a fraction of a millisecond)...
+    CELERY_BROKER_POOL_LIMIT = envint("CELERY_BROKER_POOL_LIMIT", 1)
+    # ... each of them a single Redis client (s7/broker.py; "redis" is kombu's own, two clients)...
+    CELERY_BROKER_TRANSPORT = env("CELERY_BROKER_TRANSPORT", "s7.broker:Transport")
+    # ... and nobody sends the workers remote-control commands (celery inspect/control), whose
+    # mailbox costs every worker a client of its own.
+    CELERY_WORKER_ENABLE_REMOTE_CONTROL = envbool(
+        "CELERY_WORKER_ENABLE_REMOTE_CONTROL", default=False
+    )
 else:
     CELERY_BROKER_URL = "filesystem://"
     _broker_dir = VAR_DIR / "broker"
@@ -257,6 +284,10 @@ UPLOADS_IMAGE_MAX_PIXELS_DECODED_WHOLE = envint(
     "UPLOADS_IMAGE_MAX_PIXELS_DECODED_WHOLE", 24_000_000
 )
 UPLOADS_IMAGE_MEMORY_BUDGET = envint("UPLOADS_IMAGE_MEMORY_BUDGET", 96 * 1024**2)
+# Each image is decoded in a process of its own whose address space (RLIMIT_AS) is capped here,
+# a backstop for what the budget's estimate misses; 0 leaves it uncapped. The largest image the
+# budget admits maps about 175 MiB.
+UPLOADS_IMAGE_ADDRESS_SPACE = envint("UPLOADS_IMAGE_ADDRESS_SPACE", 256 * 1024**2)
 UPLOADS_BASE_TEMPLATE = "items/base.html"  # the uploader demo page wears the site's layout
 UPLOADS_CORS_ORIGINS = envlist("UPLOADS_CORS_ORIGINS") or ([SITE_URL] if SITE_URL else [])
 # The worker. An upload left in completing or processing this long (seconds) is

@@ -22,7 +22,8 @@ JPEG_QUALITY = 90
 
 # A 24-megapixel camera photo must pass and a decompression bomb must not (Pillow's default is
 # about the same). A JPEG this large is decoded at reduced size (libjpeg's draft mode), so its
-# memory stays small whatever its pixel count.
+# pixels stay small whatever their count; a progressive one still costs its coefficients (see
+# jpeg_coefficient_bytes).
 MAX_PIXELS = 90_000_000
 
 # Pillow checks the size inside Image.open, before this module sees it; pinning the process-wide
@@ -69,8 +70,9 @@ class ImageLimits:
     ``max_pixels`` holds for formats decoded at reduced size (JPEG), ``max_pixels_decoded_whole``
     for the others (PNG, GIF, WebP), whose every pixel is held in memory at once: at 4 bytes a
     pixel (Pillow keeps RGB and RGBA alike in 32 bits), a 9,400×9,400 PNG takes 353 MB.
-    ``memory_budget`` bounds the bytes of the decoded image whatever its format and mode (a
-    16-bit or RGBA image costs more per pixel), as Pillow will hold it.
+    ``memory_budget`` bounds what the decoder holds whatever the format: the decoded image as
+    Pillow keeps it (a 16-bit or RGBA image costs more per pixel), plus, for a progressive or
+    multi-scan JPEG, libjpeg's coefficients of the whole image at full size.
     """
 
     max_pixels: int = MAX_PIXELS
@@ -133,6 +135,132 @@ def sniff_image_format(head: bytes) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class JpegFrame:
+    """What a JPEG's frame header (SOFn) and first scan header (SOS) say about its decoding."""
+
+    marker: int  # 0xC0…0xCF, the SOFn marker's second byte
+    width: int
+    height: int
+    sampling: tuple[tuple[int, int], ...]  # (horizontal, vertical) factors, one per component
+    first_scan_components: int  # how many components the first scan carries
+
+    @property
+    def progressive(self) -> bool:
+        return self.marker in _PROGRESSIVE_SOF
+
+    @property
+    def multi_scan(self) -> bool:
+        """Whether libjpeg must hold the whole image's coefficients before it can output a row:
+        a progressive file, or a sequential one whose first scan leaves components for later
+        scans."""
+        return self.progressive or self.first_scan_components < len(self.sampling)
+
+
+# libjpeg decodes sequential (baseline, extended) and progressive frames, Huffman or arithmetic
+# coded; the DCT is what draft mode scales. Lossless and hierarchical frames are neither scaled
+# nor shown by browsers.
+_SEQUENTIAL_SOF = (0xC0, 0xC1, 0xC9)
+_PROGRESSIVE_SOF = (0xC2, 0xCA)
+_OTHER_SOF = (0xC3, 0xC5, 0xC6, 0xC7, 0xCB, 0xCD, 0xCE, 0xCF)
+# Markers that stand alone, without a length: TEM, RST0…RST7, SOI.
+_STANDALONE_MARKERS = (0x01, *range(0xD0, 0xD8), 0xD8)
+_COEFFICIENT_BLOCK_BYTES = 64 * 2  # libjpeg's JBLOCK: 8×8 coefficients of 16 bits
+_UNSUPPORTED_JPEG = (
+    "This JPEG is lossless or hierarchical, which browsers cannot show; save it as an ordinary "
+    "JPEG."
+)
+
+
+def read_jpeg_frame(fp: BinaryIO) -> JpegFrame | None:
+    """The frame of the JPEG in ``fp`` (read from its start, left where it was), from its markers
+    alone; None when the markers end or break before the first scan."""
+    position = fp.tell()
+    try:
+        fp.seek(0)
+        return _read_jpeg_frame(fp)
+    finally:
+        fp.seek(position)
+
+
+def _read_jpeg_frame(fp: BinaryIO) -> JpegFrame | None:
+    # As libjpeg reads markers, since libjpeg is what decodes: bytes that are not a marker are
+    # skipped, as are fill bytes before one.
+    if fp.read(2) != b"\xff\xd8":
+        return None
+    frame = None
+    while True:
+        byte = fp.read(1)
+        if not byte:
+            return None
+        if byte != b"\xff":
+            continue
+        marker = fp.read(1)
+        while marker == b"\xff":
+            marker = fp.read(1)
+        if not marker or marker[0] == 0xD9:  # the end, before any scan
+            return None
+        kind = marker[0]
+        if kind == 0x00 or kind in _STANDALONE_MARKERS:
+            continue
+        length_bytes = fp.read(2)
+        if len(length_bytes) < 2 or struct.unpack(">H", length_bytes)[0] < 2:
+            return None
+        length = struct.unpack(">H", length_bytes)[0] - 2
+        if kind not in (*_SEQUENTIAL_SOF, *_PROGRESSIVE_SOF, *_OTHER_SOF, 0xDA):
+            fp.seek(length, io.SEEK_CUR)
+            continue
+        body = fp.read(length)
+        if len(body) < length:
+            return None
+        if kind == 0xDA:
+            if frame is None or not body:
+                return None
+            return JpegFrame(**frame, first_scan_components=body[0])
+        if frame is not None or len(body) < 6:
+            return None  # libjpeg refuses a second frame
+        height, width, count = struct.unpack(">HHB", body[1:6])
+        factors = body[6 : 6 + 3 * count]
+        if count == 0 or len(factors) < 3 * count:
+            return None
+        sampling = tuple(
+            (factors[i + 1] >> 4, factors[i + 1] & 0x0F) for i in range(0, 3 * count, 3)
+        )
+        if any(h == 0 or v == 0 for h, v in sampling):
+            return None
+        frame = {"marker": kind, "width": width, "height": height, "sampling": sampling}
+
+
+def _assumed_progressive(image: Image.Image) -> JpegFrame:
+    """The costliest reading of a JPEG whose markers Pillow understood and this module did not."""
+    sampling = tuple((h, v) for _, h, v, _ in getattr(image, "layer", ()) if h and v)
+    return JpegFrame(
+        marker=0xC2,
+        width=image.width,
+        height=image.height,
+        sampling=sampling or ((1, 1),) * len(image.getbands()),
+        first_scan_components=1,
+    )
+
+
+def jpeg_coefficient_bytes(frame: JpegFrame) -> int:
+    """What libjpeg holds besides the output for a JPEG of this frame: nothing to speak of for a
+    single-scan sequential file (it decodes one row of blocks at a time); for a progressive or
+    multi-scan one, every component's DCT coefficients at full size, whatever scale draft mode
+    chose, since the rows can only be output once the last scan has been read."""
+    if not frame.multi_scan:
+        return 0
+    most_h = max(h for h, _ in frame.sampling)
+    most_v = max(v for _, v in frame.sampling)
+    total = 0
+    for h, v in frame.sampling:
+        # As libjpeg sizes its whole-image arrays: blocks per component, rounded up to whole MCUs.
+        columns = -(-frame.width * h // (most_h * 8))
+        rows = -(-frame.height * v // (most_v * 8))
+        total += (-(-columns // h) * h) * (-(-rows // v) * v) * _COEFFICIENT_BLOCK_BYTES
+    return total
+
+
 def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
     """``size`` scaled to fit within ``box``, keeping its aspect ratio and never enlarged.
 
@@ -177,8 +305,11 @@ def make_renditions(
         try:
             # Only the decoder the magic bytes named may look at the file, so a polyglot cannot
             # be taken for something else further down Pillow's list.
+            frame = read_jpeg_frame(fp) if format == "JPEG" else None
+            if frame is not None and frame.marker in _OTHER_SOF:
+                raise ImageRejected(_UNSUPPORTED_JPEG, code="not_an_image")
             with Image.open(fp, formats=[format]) as image:
-                return _render(image, format, boxes, limits)
+                return _render(image, format, boxes, limits, frame)
         except ImageRejected:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
@@ -211,22 +342,37 @@ def decoded_bytes(image: Image.Image) -> int:
     return image.width * image.height * per_pixel
 
 
-def _check_limits(image: Image.Image, format: str, limits: ImageLimits) -> None:
+def _check_limits(
+    image: Image.Image, format: str, limits: ImageLimits, frame: JpegFrame | None = None
+) -> None:
     # Pillow's own pixel check reads a process-wide setting that other code may loosen or set
     # to None, and knows nothing of formats: these are checked here, from the header.
     if image.width * image.height > limits.max_pixels_for(format):
         raise _too_large(image.width * image.height, format, limits)
-    needed = decoded_bytes(image)
+    coefficients = jpeg_coefficient_bytes(frame) if frame is not None else 0
+    needed = decoded_bytes(image) + coefficients
     if needed > limits.memory_budget:
-        raise ImageRejected(
+        message = (
             f"This image is too large to process (it would take {needed / MiB:,.0f} MB of "
-            f"memory to decode; the limit is {limits.memory_budget / MiB:,.0f} MB).",
-            code="too_large",
+            f"memory to decode; the limit is {limits.memory_budget / MiB:,.0f} MB)."
         )
+        if coefficients:
+            kind = "progressive" if frame.progressive else "multi-scan"
+            message = (
+                f"This image is too large to process (as a {kind} JPEG it would take "
+                f"{needed / MiB:,.0f} MB of memory to decode; the limit is "
+                f"{limits.memory_budget / MiB:,.0f} MB). Saved as a baseline JPEG, or smaller, "
+                "it can be."
+            )
+        raise ImageRejected(message, code="too_large")
 
 
 def _render(
-    image: Image.Image, format: str, boxes: Sequence[RenditionBox], limits: ImageLimits
+    image: Image.Image,
+    format: str,
+    boxes: Sequence[RenditionBox],
+    limits: ImageLimits,
+    frame: JpegFrame | None,
 ) -> RenditionResult:
     is_jpeg = format in REDUCED_DECODING_FORMATS
     if not is_jpeg:
@@ -246,6 +392,8 @@ def _render(
     target = (largest[1], largest[0]) if swaps else largest
 
     box = None
+    if is_jpeg and frame is None:
+        frame = _assumed_progressive(image)
     if is_jpeg:
         # libjpeg decodes at 1/2, 1/4 or 1/8 scale straight from the DCT coefficients, and draft
         # picks the smallest scale that covers the size asked. Asked for the target itself, a
@@ -256,8 +404,9 @@ def _render(
         drafted = image.draft(None, (target[0] * _DRAFT_GAP, target[1] * _DRAFT_GAP))
         if drafted is not None:
             box = drafted[1]
-        # The size and mode draft chose are what libjpeg will decode into.
-        _check_limits(image, format, limits)
+        # The size and mode draft chose are what libjpeg will decode into; a progressive file
+        # also needs its coefficients at full size.
+        _check_limits(image, format, limits, frame)
     image.load()
 
     reduced, box = _reduce(image, target, box)

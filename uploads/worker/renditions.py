@@ -1,7 +1,8 @@
 """The renditions step: JPEGs of an image upload, fitted to the sizes its purpose names.
 
 The original is read into memory whole: an image purpose caps its size (a few MiB), and the
-decoders need to seek. The same image always gives the same bytes, so a second run rewrites
+decoders need to seek. It is decoded in a child process of its own, under an address-space limit
+(``image_child``). The same image always gives the same bytes, so a second run rewrites
 the same keys with the same content.
 """
 
@@ -15,7 +16,8 @@ from uploads.core.errors import ProcessingError
 from uploads.core.models import Upload
 from uploads.core.purposes import Purpose
 from uploads.storage import s3
-from uploads.worker.images import ImageLimits, ImageRejected, make_renditions
+from uploads.worker.image_child import make_renditions_in_child
+from uploads.worker.images import ImageLimits, ImageRejected
 
 logger = logging.getLogger("uploads")
 
@@ -34,7 +36,12 @@ def write_renditions(upload: Upload, policy: Purpose) -> dict:
         raise ProcessingError(f"These files may be at most {policy.max_size:,} bytes.")
     data = s3.read_range(upload.key, 0, upload.size - 1)
     try:
-        made = make_renditions(data, policy.renditions, image_limits())
+        made = make_renditions_in_child(
+            data,
+            policy.renditions,
+            image_limits(),
+            address_space=settings.UPLOADS_IMAGE_ADDRESS_SPACE,
+        )
     except ImageRejected as exc:
         raise ProcessingError(str(exc)) from exc
     del data

@@ -558,3 +558,147 @@ def test_sniff_image_format_names_each_allowed_format(format, head):
 )
 def test_sniff_image_format_names_nothing_else(head):
     assert sniff_image_format(head) is None
+
+
+# --- what libjpeg really holds: progressive and multi-scan JPEGs -------------------------------
+
+
+def cmyk_picture(side):
+    picture = Image.new("CMYK", (side, side), (10, 200, 30, 0))
+    draw = ImageDraw.Draw(picture)
+    for offset in range(0, side, 97):
+        draw.line((0, offset, side, side - offset), fill=(200, 10, 90, 40), width=3)
+    return picture
+
+
+def with_frame_size(data, width, height):
+    """``data`` with its frame header rewritten to promise width×height (whatever SOFn it is)."""
+    data = bytearray(data)
+    sof = next(i for i in range(len(data) - 1) if data[i] == 0xFF and data[i + 1] in (0xC0, 0xC2))
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def test_a_progressive_cmyk_jpeg_is_judged_by_its_full_size_coefficients():
+    # Decoded at reduced scale its pixels take 15 MB, but libjpeg first keeps every component's
+    # coefficients of the whole 2000×2000 image: 31 MB more.
+    limits = images.ImageLimits(memory_budget=30 * 1024 * 1024)
+    picture = cmyk_picture(2_000)
+    baseline = encode(picture, "JPEG", quality=80)
+    progressive = encode(picture, "JPEG", quality=80, progressive=True)
+
+    assert images.make_renditions(baseline, RENDITIONS, limits).width == 2_000
+    with pytest.raises(ImageRejected) as caught:
+        images.make_renditions(progressive, RENDITIONS, limits)
+
+    assert caught.value.code == "too_large"
+    assert str(caught.value) == (
+        "This image is too large to process (as a progressive JPEG it would take 46 MB of "
+        "memory to decode; the limit is 30 MB). Saved as a baseline JPEG, or smaller, it can be."
+    )
+
+
+def test_the_hostile_progressive_cmyk_jpeg_is_refused_from_its_header_without_decoding(
+    monkeypatch,
+):
+    # 9,480×9,480 CMYK, progressive: its reduced decode is 21 MiB, its coefficients 686 MiB.
+    hostile = with_frame_size(encode(cmyk_picture(64), "JPEG", progressive=True), 9_480, 9_480)
+    decoded = []
+    monkeypatch.setattr(Image.Image, "load", lambda self: decoded.append(self) or None)
+
+    error = rejection(hostile)
+
+    assert error.code == "too_large" and "progressive JPEG it would take 707 MB" in str(error)
+    assert decoded == []
+
+
+def test_the_same_size_in_baseline_is_decoded_at_reduced_scale():
+    # libjpeg decodes a single-scan file one row of blocks at a time (and fills in the rows
+    # this one lacks): only the reduced image is held.
+    header_only = with_frame_size(encode(cmyk_picture(64), "JPEG"), 9_480, 9_480)
+
+    assert images.make_renditions(header_only, RENDITIONS).width == 9_480
+
+
+def test_junk_before_a_marker_does_not_hide_a_progressive_frame():
+    # libjpeg skips bytes that are not a marker (with a warning) and decodes the file anyway.
+    data = encode(cmyk_picture(2_000), "JPEG", quality=80, progressive=True)
+    sof = data.index(b"\xff\xc2")
+    with_junk = data[:sof] + b"\x00junk" + data[sof:]
+    limits = images.ImageLimits(memory_budget=30 * 1024 * 1024)
+
+    assert images.read_jpeg_frame(io.BytesIO(with_junk)).progressive
+    with pytest.raises(ImageRejected) as caught:
+        images.make_renditions(with_junk, RENDITIONS, limits)
+    assert caught.value.code == "too_large"
+
+
+def jpeg_markers(*segments):
+    return b"\xff\xd8" + b"".join(
+        b"\xff" + bytes([kind]) + struct.pack(">H", len(body) + 2) + body for kind, body in segments
+    )
+
+
+def frame_header(width, height, sampling):
+    components = b"".join(bytes([n + 1, h * 16 + v, 0]) for n, (h, v) in enumerate(sampling))
+    return bytes([8]) + struct.pack(">HHB", height, width, len(sampling)) + components
+
+
+def scan_header(components):
+    return (
+        bytes([components])
+        + b"".join(bytes([n + 1, 0]) for n in range(components))
+        + b"\x00\x3f\x00"
+    )
+
+
+def test_a_sequential_jpeg_whose_first_scan_carries_one_component_is_multi_scan():
+    sampling = ((2, 2), (1, 1), (1, 1))
+    interleaved = jpeg_markers((0xE0, b"JFIF\x00"), (0xC0, frame_header(6_000, 4_000, sampling)),
+                               (0xDA, scan_header(3)))  # fmt: skip
+    one_at_a_time = jpeg_markers(
+        (0xC0, frame_header(6_000, 4_000, sampling)), (0xDA, scan_header(1))
+    )
+
+    single = images.read_jpeg_frame(io.BytesIO(interleaved))
+    multi = images.read_jpeg_frame(io.BytesIO(one_at_a_time))
+
+    assert (single.multi_scan, multi.multi_scan) == (False, True)
+    assert images.jpeg_coefficient_bytes(single) == 0
+    # Luma 750×500 blocks, each chroma 375×250, 128 bytes a block.
+    assert images.jpeg_coefficient_bytes(multi) == (750 * 500 + 2 * 375 * 250) * 128
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "sampling", "expected_blocks"),
+    [
+        # CMYK, no subsampling: 1,185×1,185 blocks a component.
+        (9_480, 9_480, ((1, 1),) * 4, 4 * 1_185 * 1_185),
+        # 4:2:0 with sides that are not multiples of a block: rounded up to whole MCUs.
+        (1_001, 601, ((2, 2), (1, 1), (1, 1)), 126 * 76 + 2 * 63 * 38),
+        (7, 7, ((1, 1),), 1),
+    ],
+)
+def test_coefficients_are_sized_as_libjpeg_sizes_them(width, height, sampling, expected_blocks):
+    frame = images.JpegFrame(
+        marker=0xC2, width=width, height=height, sampling=sampling, first_scan_components=1
+    )
+
+    assert images.jpeg_coefficient_bytes(frame) == expected_blocks * 128
+
+
+def test_a_lossless_jpeg_is_refused_with_a_sentence():
+    data = bytearray(encode(Image.new("RGB", (16, 16), RED), "JPEG"))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 1] = 0xC3
+
+    error = rejection(bytes(data))
+
+    assert error.code == "not_an_image"
+    assert "lossless or hierarchical" in str(error)
+
+
+def test_markers_that_break_before_a_scan_give_no_frame():
+    assert images.read_jpeg_frame(io.BytesIO(b"\xff\xd8\xff\xe0\x00")) is None
+    assert images.read_jpeg_frame(io.BytesIO(b"\xff\xd8\xff\xd9")) is None
+    assert images.read_jpeg_frame(io.BytesIO(jpeg_markers((0xDA, scan_header(1))))) is None
