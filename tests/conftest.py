@@ -19,7 +19,7 @@ from devtools.seaweedfs import LocalS3, free_port
 from tests.fixtures import ROOT
 from tests.fixtures.discord import StandInDiscord
 from tests.fixtures.environment import child_environment
-from uploads.core.dispatch import PROCESS_UPLOAD
+from uploads.tasknames import PROCESS_UPLOAD
 
 
 @pytest.fixture(scope="session", autouse=True)
