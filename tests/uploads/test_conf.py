@@ -1,8 +1,13 @@
 """The engine's settings: defaults inside the engine, a project's value where it sets one."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 from rest_framework.test import APIClient
 
+from tests.fixtures import ROOT
 from tests.fixtures.site import ready_upload
 from uploads.conf import DEFAULTS
 from uploads.conf import settings as engine_settings
@@ -52,14 +57,13 @@ def test_without_an_image_queue_of_its_own_a_project_processes_images_on_its_def
 
 @pytest.mark.django_db
 def test_a_project_that_names_no_throttle_rates_gets_the_engines(alice, settings, monkeypatch):
-    from django.core.cache import cache
     from rest_framework.throttling import SimpleRateThrottle
 
     # DRF reads REST_FRAMEWORK's rates once, into the class: emptied, they stand for a project
-    # whose settings name none of the engine's scopes.
+    # whose settings name none of the engine's scopes. Alice is new to this run: no window of
+    # hers is open yet.
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {})
     settings.UPLOADS_THROTTLE_RATES = {**DEFAULTS["UPLOADS_THROTTLE_RATES"], "upload_read": "1/min"}
-    cache.clear()
     api = APIClient()
     api.force_authenticate(alice)
     assert api.get("/api/uploads/").status_code == 200
@@ -67,12 +71,6 @@ def test_a_project_that_names_no_throttle_rates_gets_the_engines(alice, settings
 
 
 def test_s7_reads_an_engine_setting_from_the_environment_without_a_line_of_its_own():
-    import os
-    import subprocess
-    import sys
-
-    from tests.fixtures import ROOT
-
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "s7.settings",
