@@ -123,7 +123,7 @@ def machine() -> list[str]:
     for line in Path("/proc/meminfo").read_text().splitlines():
         if line.startswith("MemTotal"):
             memory = f"{int(line.split()[1]) / 2**20:.1f} GiB"
-    from uploads.storage.local import weed_binary
+    from devtools.seaweedfs import weed_binary
 
     return [
         f"- CPU: {cpu}, {os.cpu_count()} logical cores; memory {memory}",

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from uploads.storage.local import LocalS3, free_port
+from devtools.seaweedfs import LocalS3, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = "postgres://postgres@127.0.0.1:5432"

@@ -25,6 +25,8 @@ from s7.env import (
     required,
 )
 from s7.logformat import JSON_FORMATTER
+from uploads.conf import DEFAULTS as _engine_defaults
+from uploads.tasknames import beat_schedule as uploads_beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env("S7_VAR_DIR", str(BASE_DIR / "var")))
@@ -55,6 +57,8 @@ INSTALLED_APPS = [
     "uploads",
     "items",
     "items.importer",
+    # S7's own development tools: the local S3 server's command, the upload timing command.
+    "devtools",
 ]
 
 MIDDLEWARE = [
@@ -229,20 +233,18 @@ CELERY_WORKER_MAX_MEMORY_PER_CHILD = envint("CELERY_WORKER_MAX_MEMORY_PER_CHILD"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # LOGGING below is the worker's too (celery_worker.py), so its lines are JSON like the web's.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_BEAT_SCHEDULE = {
-    "expire-stale-uploads": {
-        "task": "uploads.expire_stale_uploads",
-        "schedule": timedelta(minutes=envint("UPLOADS_EXPIRE_EVERY_MINUTES", 10)),
-    },
-    "sweep-stuck-uploads": {
-        "task": "uploads.sweep_stuck_uploads",
-        "schedule": timedelta(minutes=envint("UPLOADS_SWEEP_STUCK_EVERY_MINUTES", 5)),
-    },
-    "cleanup-storage": {
-        "task": "uploads.cleanup_storage",
-        "schedule": timedelta(minutes=envint("UPLOADS_CLEANUP_EVERY_MINUTES", 60)),
-    },
-}
+# The engine's periodic sweeps, each interval in minutes from the environment where it is set.
+CELERY_BEAT_SCHEDULE = uploads_beat_schedule(
+    **{
+        argument: timedelta(minutes=envint(variable, 0))
+        for argument, variable in (
+            ("expire_every", "UPLOADS_EXPIRE_EVERY_MINUTES"),
+            ("sweep_stuck_every", "UPLOADS_SWEEP_STUCK_EVERY_MINUTES"),
+            ("cleanup_every", "UPLOADS_CLEANUP_EVERY_MINUTES"),
+        )
+        if env(variable)
+    }
+)
 
 # --- S3: AWS in production, SeaweedFS locally. ---
 AWS_ACCESS_KEY_ID = required("AWS_ACCESS_KEY_ID", "s7local")
@@ -260,50 +262,23 @@ STORAGES = {
 }
 
 # --- The upload engine. ---
-UPLOADS_PART_URL_EXPIRES = envint("UPLOADS_PART_URL_EXPIRES", 600)  # seconds
-UPLOADS_DOWNLOAD_URL_EXPIRES = envint("UPLOADS_DOWNLOAD_URL_EXPIRES", 300)
-# Images in pages: long enough that a page left open still shows them.
-UPLOADS_INLINE_URL_EXPIRES = envint("UPLOADS_INLINE_URL_EXPIRES", 6 * 3600)
-UPLOADS_EXPIRE_AFTER = envint("UPLOADS_EXPIRE_AFTER", 24 * 3600)  # an unfinished upload's life
-UPLOADS_MAX_OPEN_PER_USER = envint("UPLOADS_MAX_OPEN_PER_USER", 20)
-# Bytes one user may hold, finished and unfinished uploads together (staff are exempt).
-UPLOADS_QUOTA_BYTES = envint("UPLOADS_QUOTA_BYTES", 10 * 1000**3)
-# A ready upload that nothing attaches within this many seconds (a form left unsent) is deleted.
-UPLOADS_UNATTACHED_GRACE = envint("UPLOADS_UNATTACHED_GRACE", 24 * 3600)
-UPLOADS_PROGRESS_CACHE = env("UPLOADS_PROGRESS_CACHE", "default")
-UPLOADS_PROGRESS_TTL = envint("UPLOADS_PROGRESS_TTL", 24 * 3600)
-# How long (seconds) an upload's answer to GET keeps the parts S3 listed for it.
-UPLOADS_PARTS_LISTING_TTL = envint("UPLOADS_PARTS_LISTING_TTL", 5)
-UPLOADS_VERSION_FILE_MAX_SIZE = envint("UPLOADS_VERSION_FILE_MAX_SIZE", 5 * 1024**3)
-UPLOADS_SCREENSHOT_MAX_SIZE = envint("UPLOADS_SCREENSHOT_MAX_SIZE", 20 * 1024**2)
-# Images are refused from their header when decoding them would cost more than this: pixels
-# for JPEG (decoded at reduced scale), fewer for PNG, GIF and WebP (decoded whole), and bytes of
-# decoded pixels whatever the format. The image worker has one child: see bench/results.md.
-UPLOADS_IMAGE_MAX_PIXELS = envint("UPLOADS_IMAGE_MAX_PIXELS", 90_000_000)
-UPLOADS_IMAGE_MAX_PIXELS_DECODED_WHOLE = envint(
-    "UPLOADS_IMAGE_MAX_PIXELS_DECODED_WHOLE", 24_000_000
-)
-UPLOADS_IMAGE_MEMORY_BUDGET = envint("UPLOADS_IMAGE_MEMORY_BUDGET", 96 * 1024**2)
-# Each image is decoded in a process of its own whose address space (RLIMIT_AS) is capped here,
-# a backstop for what the budget's estimate misses; 0 leaves it uncapped. The largest image the
-# budget admits maps about 175 MiB.
-UPLOADS_IMAGE_ADDRESS_SPACE = envint("UPLOADS_IMAGE_ADDRESS_SPACE", 256 * 1024**2)
+# Its settings and their defaults live in the engine (uploads/conf.py): here only what S7 changes.
+# Any of its UPLOADS_* settings that is a number or a name can be given in the environment
+# (UPLOADS_QUOTA_BYTES, UPLOADS_EXPIRE_AFTER, UPLOADS_PROGRESS_CACHE, ...) with no line here.
+for _name, _default in _engine_defaults.items():
+    if _name.startswith("UPLOADS_") and env(_name):
+        if isinstance(_default, int):
+            globals()[_name] = envint(_name, _default)
+        elif isinstance(_default, str):
+            globals()[_name] = env(_name)
 UPLOADS_BASE_TEMPLATE = "items/base.html"  # the uploader demo page wears the site's layout
 UPLOADS_CORS_ORIGINS = envlist("UPLOADS_CORS_ORIGINS") or ([SITE_URL] if SITE_URL else [])
-# The worker. An upload left in completing or processing this long (seconds) is
-# resolved or enqueued again; processing's limit is above the broker's visibility timeout, so
-# that a redelivery comes first.
-UPLOADS_STUCK_COMPLETING_AFTER = envint("UPLOADS_STUCK_COMPLETING_AFTER", 15 * 60)
-UPLOADS_STUCK_PROCESSING_AFTER = envint("UPLOADS_STUCK_PROCESSING_AFTER", 30 * 60)
-UPLOADS_MAX_PROCESSING_ATTEMPTS = envint("UPLOADS_MAX_PROCESSING_ATTEMPTS", 8)
-# A multipart upload no row knows is aborted only once older than this (its row may be about
-# to be committed); objects of uploads failed within the window are deleted if still there.
-UPLOADS_ORPHAN_MIN_AGE = envint("UPLOADS_ORPHAN_MIN_AGE", 15 * 60)
-UPLOADS_CLEANUP_FAILED_WINDOW = envint("UPLOADS_CLEANUP_FAILED_WINDOW", 7 * 24 * 3600)
+# The site's purposes (items/purposes.py), not the engine's.
+UPLOADS_VERSION_FILE_MAX_SIZE = envint("UPLOADS_VERSION_FILE_MAX_SIZE", 5 * 1024**3)
+UPLOADS_SCREENSHOT_MAX_SIZE = envint("UPLOADS_SCREENSHOT_MAX_SIZE", 20 * 1024**2)
 
-# API request bodies larger than this are refused (413) before they are read. The largest body
-# the API takes is a completion listing all 10,000 parts' ETags, some 700 kB.
-API_PATH_PREFIX = "/api/"
+# API request bodies larger than this are refused (413) before they are read (the engine's
+# default, readable from the environment).
 API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", 1024 * 1024)
 
 # --- REST framework. Token auth first, so an anonymous call answers 401 with a challenge. ---

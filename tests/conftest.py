@@ -15,11 +15,11 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from devtools.seaweedfs import LocalS3, free_port
 from tests.fixtures import ROOT
 from tests.fixtures.discord import StandInDiscord
 from tests.fixtures.environment import child_environment
-from uploads.core.dispatch import PROCESS_UPLOAD
-from uploads.storage.local import LocalS3, free_port
+from uploads.tasknames import PROCESS_UPLOAD
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -16,8 +16,8 @@ import time
 import pytest
 import requests
 
+from devtools.seaweedfs import free_port
 from tests.fixtures import ROOT
-from uploads.storage.local import free_port
 
 STOP_WITHIN_SECONDS = 10
 STRIPPED = ("AWS_", "DATABASE", "REDIS", "S7_", "CELERY", "CACHE", "DJANGO_", "MAKE", "MFLAGS")

@@ -22,8 +22,8 @@ from celery_worker import app
 from tests.fixtures.servers import PrivatePostgres, RestartableS3, WebServer, manage
 from tests.fixtures.uploading import b64_md5, b64_sha256, wait_for_state
 from tests.fixtures.worker import Worker
-from uploads.core.dispatch import SWEEP_STUCK_UPLOADS
 from uploads.core.models import Upload
+from uploads.tasknames import SWEEP_STUCK_UPLOADS
 from uploads.worker.sweeps import uploads_expire_stale
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -14,10 +14,10 @@ from django.core.cache import caches
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from devtools.seaweedfs import free_port
 from tests.fixtures.uploading import b64_md5, b64_sha256, s3_open_upload_ids, wait_for_state
 from uploads.core.models import Upload
 from uploads.storage import s3
-from uploads.storage.local import free_port
 from uploads.worker.tasks import expire_stale_uploads
 
 pytestmark = pytest.mark.django_db(transaction=True)

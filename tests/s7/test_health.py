@@ -8,8 +8,8 @@ from django.core.checks import run_checks
 from django.db import connection
 from django.test import Client
 
+from devtools.seaweedfs import free_port
 from s7 import health
-from uploads.storage.local import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from django.conf import settings
 from django.http import JsonResponse
 from rest_framework import status
 from rest_framework.exceptions import APIException
 from rest_framework.parsers import JSONParser
+
+from uploads.conf import settings
 
 
 class BodyTooLarge(APIException):

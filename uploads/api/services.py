@@ -16,11 +16,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from uploads.conf import settings
 from uploads.core import progress, purposes, quota
 from uploads.core.dispatch import enqueue_processing
 from uploads.core.errors import (

@@ -13,6 +13,8 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import ScopedRateThrottle
 
+from uploads.conf import settings
+
 logger = logging.getLogger("uploads")
 
 
@@ -41,6 +43,12 @@ class UploadThrottle(ScopedRateThrottle):
             logger.warning("throttle %s not checked: the cache is unavailable", self.scope)
             return True
         return count <= self.num_requests
+
+    def get_rate(self):
+        # A project that names no rate for one of the engine's scopes gets the engine's.
+        if self.scope not in self.THROTTLE_RATES:
+            return settings.UPLOADS_THROTTLE_RATES.get(self.scope) or super().get_rate()
+        return super().get_rate()
 
     def wait(self):
         return self.seconds_left if self.seconds_left is not None else super().wait()

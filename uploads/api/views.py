@@ -5,7 +5,6 @@ Views parse input, call a service, and render; the rules live in ``uploads.api.s
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.core.validators import RegexValidator
 from django.http import Http404
 from django.utils import timezone
@@ -17,6 +16,7 @@ from rest_framework.views import APIView
 from uploads.api import services
 from uploads.api.limits import LimitedJSONParser
 from uploads.api.throttling import UploadThrottle
+from uploads.conf import settings
 from uploads.core import progress, purposes
 from uploads.core.errors import UploadError
 from uploads.core.models import FINAL_STATES, Upload, UploadState
@@ -75,7 +75,7 @@ class PartInput(serializers.Serializer):
 class UploadApiView(APIView):
     # The API speaks JSON only: a form or multipart body answers 415.
     parser_classes = [LimitedJSONParser]
-    # Every method is throttled per user; the scopes' rates are in REST_FRAMEWORK's settings.
+    # Every method is throttled per user; the scopes' rates are REST_FRAMEWORK's, else the engine's.
     throttle_scopes: dict[str, str] = {"GET": "upload_read"}
 
     def get_throttles(self):

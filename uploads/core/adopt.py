@@ -14,10 +14,10 @@ import logging
 import uuid
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from uploads.conf import settings
 from uploads.core import purposes
 from uploads.core.dispatch import enqueue_processing
 from uploads.core.models import Upload, UploadState

@@ -1,22 +1,18 @@
 """Hands uploads to the worker by task name, so that whoever enqueues never imports the worker.
 
-The worker's tasks register under these names (``uploads.worker.tasks``).
+The names are ``uploads.tasknames``'s, under which the worker's tasks register.
 """
 
 import logging
 
 from celery import current_app
-from django.conf import settings
 from django.db import transaction
 
+from uploads.conf import settings
 from uploads.core import purposes
+from uploads.tasknames import PROCESS_UPLOAD
 
 logger = logging.getLogger("uploads")
-
-PROCESS_UPLOAD = "uploads.process_upload"
-EXPIRE_STALE_UPLOADS = "uploads.expire_stale_uploads"
-SWEEP_STUCK_UPLOADS = "uploads.sweep_stuck_uploads"
-CLEANUP_STORAGE = "uploads.cleanup_storage"
 
 
 def processing_options(upload) -> dict:

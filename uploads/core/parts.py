@@ -7,9 +7,9 @@ import base64
 import logging
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.cache import caches
 
+from uploads.conf import settings
 from uploads.core.errors import StorageUnavailable
 from uploads.core.models import Upload, UploadPart
 from uploads.storage import s3

@@ -7,9 +7,10 @@ return nothing, so an upload never fails because progress could not be shown.
 import logging
 from datetime import UTC, datetime, timedelta
 
-from django.conf import settings
 from django.core.cache import caches
 from django.db import models
+
+from uploads.conf import settings
 
 logger = logging.getLogger(__name__)
 

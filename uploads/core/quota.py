@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
+from uploads.conf import settings
 from uploads.core.errors import OverQuota
 from uploads.core.models import Upload, UploadState
 

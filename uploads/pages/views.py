@@ -1,9 +1,9 @@
 from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 
+from uploads.conf import settings
 from uploads.core import purposes
 from uploads.core.models import UploadState
 from uploads.core.selectors import uploads_for_user
@@ -28,7 +28,7 @@ def demo(request):
     if request.method == "POST" and form.is_valid():
         received = [upload for upload in form.cleaned_data.values() if upload is not None]
     # The page wears the host site's layout when it names one (S7: items/base.html).
-    base_template = getattr(settings, "UPLOADS_BASE_TEMPLATE", "uploads/base.html")
+    base_template = settings.UPLOADS_BASE_TEMPLATE
     return render(
         request,
         "uploads/demo.html",

@@ -22,8 +22,8 @@ import botocore.utils
 import requests
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
-from django.conf import settings
 
+from uploads.conf import settings
 from uploads.storage.sigv4 import PartUrlSigner, UnsupportedConfiguration
 
 

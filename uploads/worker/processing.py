@@ -12,9 +12,9 @@ import posixpath
 import re
 import time
 
-from django.conf import settings
 from django.core.cache import caches
 
+from uploads.conf import settings
 from uploads.core import progress, purposes
 from uploads.core.errors import ProcessingError
 from uploads.core.models import Upload, UploadState

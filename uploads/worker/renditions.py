@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from django.conf import settings
-
+from uploads.conf import settings
 from uploads.core.errors import ProcessingError
 from uploads.core.models import Upload
 from uploads.core.purposes import Purpose

@@ -12,11 +12,11 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core.cache import caches
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
+from uploads.conf import settings
 from uploads.core.dispatch import enqueue_processing
 from uploads.core.models import Upload, UploadState
 from uploads.storage import s3

@@ -2,23 +2,28 @@
 
 Acks are late and a task whose worker dies is rejected back to the queue (see the CELERY_*
 settings), so each task must be safe to run twice: what they call is idempotent. Tasks register
-under the names in ``uploads.core.dispatch``, by which the web side enqueues them.
+under the names in ``uploads.tasknames``, by which the web side enqueues them.
 """
 
 from botocore.exceptions import BotoCoreError
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from uploads.core import dispatch
 from uploads.core.errors import StorageUnavailable
 from uploads.core.models import Upload
 from uploads.storage import s3
+from uploads.tasknames import (
+    CLEANUP_STORAGE,
+    EXPIRE_STALE_UPLOADS,
+    PROCESS_UPLOAD,
+    SWEEP_STUCK_UPLOADS,
+)
 from uploads.worker import processing, sweeps
 
 
 @shared_task(
     bind=True,
-    name=dispatch.PROCESS_UPLOAD,
+    name=PROCESS_UPLOAD,
     acks_late=True,
     reject_on_worker_lost=True,
     # S3 or the network failing is worth another try; the upload stays where it was meanwhile.
@@ -39,16 +44,16 @@ def process_upload(self, upload_id: str) -> str:
         return processing.upload_fail_timed_out(upload=upload, seconds=soft_limit).state
 
 
-@shared_task(name=dispatch.EXPIRE_STALE_UPLOADS)
+@shared_task(name=EXPIRE_STALE_UPLOADS)
 def expire_stale_uploads() -> int:
     return len(sweeps.uploads_expire_stale())
 
 
-@shared_task(name=dispatch.SWEEP_STUCK_UPLOADS)
+@shared_task(name=SWEEP_STUCK_UPLOADS)
 def sweep_stuck_uploads() -> dict:
     return sweeps.uploads_sweep_stuck()
 
 
-@shared_task(name=dispatch.CLEANUP_STORAGE)
+@shared_task(name=CLEANUP_STORAGE)
 def cleanup_storage() -> dict:
     return sweeps.uploads_cleanup_storage()

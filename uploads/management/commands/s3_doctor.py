@@ -3,9 +3,9 @@ import hashlib
 import uuid
 
 import requests
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from uploads.conf import settings
 from uploads.storage import s3
 
 

@@ -1,9 +1,9 @@
 import time
 
 from botocore.exceptions import EndpointConnectionError
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from uploads.conf import settings
 from uploads.storage import s3
 
 

@@ -5,7 +5,7 @@ from urllib.parse import urlparse
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from uploads.storage.local import LOCAL_S3_PORT, LocalS3
+from devtools.seaweedfs import LOCAL_S3_PORT, LocalS3
 
 
 class Command(BaseCommand):
