@@ -33,7 +33,7 @@ from pathlib import Path
 
 from bench.common import MiB, bench_user, table, write_random_file
 from bench.services import PG, ROOT, Process, WebServer
-from uploads.storage.local import free_port
+from devtools.seaweedfs import free_port
 
 PLAN_CONNECTIONS = 20  # heroku-postgresql:essential-0
 PLAN_CLIENTS = 20  # heroku-redis:mini
