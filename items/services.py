@@ -7,7 +7,7 @@ incremented with F() in the same transaction as the Download row.
 
 from __future__ import annotations
 
-from datetime import UTC, timedelta
+from datetime import UTC
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -346,16 +346,6 @@ def download_days_rebuild() -> int:
             batch_size=10_000,
         )
     return len(made)
-
-
-def downloads_in_window(*, item: Item, days: int, today=None) -> int:
-    """The item's downloads over the last ``days`` days (UTC), today included."""
-    today = today or timezone.now().astimezone(UTC).date()
-    since = today - timedelta(days=days - 1)
-    total = DownloadDay.objects.filter(item=item, day__gte=since, day__lte=today).aggregate(
-        total=Sum("count")
-    )["total"]
-    return total or 0
 
 
 # --- Texts ---------------------------------------------------------------------------------

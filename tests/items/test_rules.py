@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from items import services
+from items import selectors, services
 from items.models import Item, Review, Screenshot, Version
 from tests.fixtures.site import make_item, ready_upload
 from uploads.api import services as engine
@@ -323,13 +323,7 @@ def test_download_windows_count_whole_utc_days_up_to_today(alice):
     # The rows' times were moved after counting: the days are rebuilt from the rows.
     services.download_days_rebuild()
 
-    def window(days):
-        return services.downloads_in_window(item=item, days=days, today=today)
-
-    assert window(1) == 1
-    assert window(7) == 3
-    assert window(30) == 5
-    assert window(31) == 6
+    assert selectors.download_windows(item, today=today) == {"day": 1, "week": 3, "month": 5}
     assert sum(DownloadDay.objects.values_list("count", flat=True)) == 6
 
 
@@ -341,5 +335,5 @@ def test_each_download_is_counted_on_its_day_as_it_happens(alice):
     for _ in range(3):
         services.download_record(version=version)
 
-    assert services.downloads_in_window(item=item, days=1) == 3
+    assert selectors.download_windows(item)["day"] == 3
     assert list(DownloadDay.objects.values_list("count", flat=True)) == [3]
