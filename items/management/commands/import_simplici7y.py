@@ -1,12 +1,14 @@
 """``python manage.py import_simplici7y --source postgres://…``: bring the live Simplici7y in.
 
 Reads the live database and bucket only; safe to run again (a second run changes nothing) and
-after a kill (it continues); each later run brings only what changed. See items/importer/.
+after a kill (it continues); each later run brings only what changed, and keeps what S7 changed
+meanwhile. ``--switch-over`` marks the final delta; later runs are refused unless
+``--after-switch-over``. See items/importer/.
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
-from items.importer.run import Options, import_live_site
+from items.importer.run import ImportRefused, Options, import_live_site
 from items.importer.source import LIVE_TABLES
 
 
@@ -23,6 +25,17 @@ class Command(BaseCommand):
             help="the live bucket's S3 endpoint; it must be S7's own S3 (copies run inside it)",
         )
         parser.add_argument("--dry-run", action="store_true", help="report, write nothing")
+        parser.add_argument(
+            "--switch-over",
+            action="store_true",
+            help="this run is the final delta (the live site in maintenance): S7 becomes the "
+            "site of record, and later runs are refused",
+        )
+        parser.add_argument(
+            "--after-switch-over",
+            action="store_true",
+            help="run although the switch-over is marked (the live site was reopened)",
+        )
         parser.add_argument(
             "--only", default="", help=f"comma-separated tables among {', '.join(LIVE_TABLES)}"
         )
@@ -46,15 +59,20 @@ class Command(BaseCommand):
                 "The files are copied inside S3, so the source bucket must be on S7's own S3 "
                 f"({settings.AWS_S3_ENDPOINT_URL or 'AWS'}); {endpoint} is another."
             )
-        report = import_live_site(
-            Options(
-                source_url=options["source"],
-                bucket=options["source_bucket"],
-                prefix=options["source_prefix"],
-                only=only or LIVE_TABLES,
-                dry_run=options["dry_run"],
-                wait=options["wait"],
-                quiet=options["verbosity"] < 1,
+        try:
+            report = import_live_site(
+                Options(
+                    source_url=options["source"],
+                    bucket=options["source_bucket"],
+                    prefix=options["source_prefix"],
+                    only=only or LIVE_TABLES,
+                    dry_run=options["dry_run"],
+                    wait=options["wait"],
+                    quiet=options["verbosity"] < 1,
+                    switch_over=options["switch_over"],
+                    after_switch_over=options["after_switch_over"],
+                )
             )
-        )
+        except ImportRefused as refusal:
+            raise CommandError(str(refusal)) from None
         self.stdout.write(report.text())
