@@ -66,6 +66,7 @@ class Report:
     bytes_copied: int = 0
     files_verified_here: int = 0
     files_pending: int = 0
+    file_seconds: float = 0.0  # copying and verifying, waiting for the worker included
     failures: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
     merges: list[str] = field(default_factory=list)
@@ -627,6 +628,7 @@ class Importer:
                 f"({len(known):,} already imported)."
             )
             return {}
+        began = time.monotonic()
         with tqdm(
             total=len(wanted), desc=f"{table} files", unit=" files", disable=self.options.quiet
         ) as bar:
@@ -637,12 +639,14 @@ class Importer:
         self.report.files_copied += adopted.copied
         self.report.bytes_copied += adopted.bytes_copied
         self.report.files_verified_here += adopted.verified
+        self.report.file_seconds += time.monotonic() - began
         self.adopted = {**self.adopted, **adopted.uploads}
         return adopted.uploads
 
     def finish_files(self):
         adopted = self.adopted
         still_open = [u.pk for u in adopted.values() if not u.is_final]
+        began = time.monotonic()
         if still_open and self.options.wait > 0:
             with tqdm(
                 total=len(still_open), desc="verifying", unit=" files", disable=self.options.quiet
@@ -653,6 +657,7 @@ class Importer:
             for key, upload in adopted.items()
         }
         self.report.files_pending = sum(1 for u in uploads.values() if not u.is_final)
+        self.report.file_seconds += time.monotonic() - began
         for (kind, source_id), upload in sorted(uploads.items()):
             if upload.state == UploadState.FAILED:
                 self.report.failures.append(
