@@ -336,7 +336,8 @@ def run(services, sizes, workdir):
              ratio(steps["downloads"], baseline)],
             ["bulk import: file phase (copy and verify)", f"{bulk.file_seconds:.1f}",
              f"{files:,} files, {stored / 2**20:.0f} MB: {file_rate:.0f} files/s"
-             f" ({bulk.files_verified_here:,} verified by the import)",
+             f" ({bulk.files_verified_here:,} verified by the import,"
+             f" {1000 * bulk.file_cpu_seconds / max(files, 1):.0f} ms of its CPU a file)",
              ratio(bulk.file_seconds, baseline)],
             ["bulk import, whole", f"{bulk.seconds:.1f}", f"database {size / 2**20:,.0f} MB",
              ratio(bulk.seconds, baseline)],

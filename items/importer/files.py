@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import queue
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass
 
@@ -24,7 +24,8 @@ from uploads.worker.processing import upload_process
 logger = logging.getLogger("items.importer")
 
 NAMESPACE = uuid.UUID("5b1c0c8e-7d0e-4a1c-9a57-5e7e1c7d2007")
-# Files copied and verified at once. Each holds one database connection and, while hashing,
+# Files copied and verified at once. Each holds one database connection (with the run's own,
+# FILES_IN_FLIGHT + 1 of the plan's connections during the file phase) and, while hashing,
 # one ranged read (8 MiB); a small file is mostly round trips to S3 and the database, which
 # overlap. Memory stays bounded whatever the files' sizes: FILES_IN_FLIGHT reads, and at most
 # DECODING_SLOTS images decoded (each within UPLOADS_IMAGE_MEMORY_BUDGET).
@@ -86,46 +87,81 @@ def adopt(
     decodes = bool(purposes.get(purpose).renditions)
 
     def one(source: SourceFile) -> tuple[SourceFile, Upload, bool, bool]:
-        try:
-            upload = known.get(source)
-            fresh = False
-            if upload is None:
-                upload_id = source.upload_id(bucket)
-                upload = Upload.objects.filter(pk=upload_id).first()
-                fresh = upload is None
-                if fresh:
-                    upload = upload_adopt(
-                        owner=User(pk=source.owner_id),
-                        purpose=purpose,
-                        filename=posixpath.basename(source.name),
-                        source_bucket=bucket,
-                        source_key=f"{prefix}{source.name}",
-                        upload_id=upload_id,
-                    )
-                ImportedFile.objects.get_or_create(
-                    kind=source.kind,
-                    source_id=source.source_id,
-                    source_name=source.name,
-                    defaults={"upload": upload},
+        upload = known.get(source)
+        fresh = False
+        if upload is None:
+            upload_id = source.upload_id(bucket)
+            upload = Upload.objects.filter(pk=upload_id).first()
+            fresh = upload is None
+            if fresh:
+                upload = upload_adopt(
+                    owner=User(pk=source.owner_id),
+                    purpose=purpose,
+                    filename=posixpath.basename(source.name),
+                    source_bucket=bucket,
+                    source_key=f"{prefix}{source.name}",
+                    upload_id=upload_id,
                 )
-            verified = False
-            if upload.state in (UploadState.COMPLETING, UploadState.PROCESSING):
-                upload = _verify_here(upload, decodes)
-                verified = upload.is_final
-            return source, upload, fresh, verified
+            ImportedFile.objects.get_or_create(
+                kind=source.kind,
+                source_id=source.source_id,
+                source_name=source.name,
+                defaults={"upload": upload},
+            )
+        verified = False
+        if upload.state in (UploadState.COMPLETING, UploadState.PROCESSING):
+            upload = _verify_here(upload, decodes)
+            verified = upload.is_final
+        return source, upload, fresh, verified
+
+    for source, upload, fresh, verified in _in_flight(one, todo, in_flight or FILES_IN_FLIGHT):
+        result.uploads[(source.kind, source.source_id)] = upload
+        if fresh and upload.state != UploadState.FAILED:
+            result.copied += 1
+            result.bytes_copied += upload.size
+        result.verified += verified
+        if progress is not None:
+            progress.update(1)
+    return result
+
+
+def _in_flight(work, items: list, threads: int):
+    """``work(item)`` for every item, ``threads`` at a time, results as they end. Each thread
+    keeps one database connection for the whole phase (a connection per file would make
+    Postgres start a process per file), closed when it has no more work."""
+    waiting: queue.SimpleQueue = queue.SimpleQueue()
+    for item in items:
+        waiting.put(item)
+    finished: queue.SimpleQueue = queue.SimpleQueue()
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    item = waiting.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    finished.put((True, work(item)))
+                except BaseException as exc:  # handed to the caller, which raises it
+                    finished.put((False, exc))
         finally:
             connections.close_all()
 
-    with ThreadPoolExecutor(max_workers=in_flight or FILES_IN_FLIGHT) as pool:
-        for source, upload, fresh, verified in pool.map(one, todo):
-            result.uploads[(source.kind, source.source_id)] = upload
-            if fresh and upload.state != UploadState.FAILED:
-                result.copied += 1
-                result.bytes_copied += upload.size
-            result.verified += verified
-            if progress is not None:
-                progress.update(1)
-    return result
+    pool = [threading.Thread(target=run, daemon=True) for _ in range(min(threads, len(items)))]
+    for thread in pool:
+        thread.start()
+    try:
+        for _ in items:
+            ok, value = finished.get()
+            if not ok:
+                raise value
+            yield value
+    finally:
+        stop.set()
+        for thread in pool:
+            thread.join()
 
 
 def _verify_here(upload: Upload, decodes: bool) -> Upload:

@@ -54,6 +54,7 @@ class Options:
     quiet: bool = False
     switch_over: bool = False  # this run is the final delta: S7 becomes the site of record
     after_switch_over: bool = False  # run although the switch-over is marked
+    files_in_flight: int = files.FILES_IN_FLIGHT  # each holds a database connection
     after_download_batch: object = None  # called with the rows copied so far (tests kill here)
 
 
@@ -67,6 +68,7 @@ class Report:
     files_verified_here: int = 0
     files_pending: int = 0
     file_seconds: float = 0.0  # copying and verifying, waiting for the worker included
+    file_cpu_seconds: float = 0.0  # this process's CPU meanwhile (every thread)
     failures: list[str] = field(default_factory=list)
     checked: list[str] = field(default_factory=list)
     merges: list[str] = field(default_factory=list)
@@ -628,18 +630,19 @@ class Importer:
                 f"({len(known):,} already imported)."
             )
             return {}
-        began = time.monotonic()
+        began, cpu = time.monotonic(), time.process_time()
         with tqdm(
             total=len(wanted), desc=f"{table} files", unit=" files", disable=self.options.quiet
         ) as bar:
             adopted = files.adopt(
                 wanted, purpose=purpose, bucket=self.options.bucket, prefix=self.options.prefix,
-                progress=bar,
+                progress=bar, in_flight=self.options.files_in_flight,
             )  # fmt: skip
         self.report.files_copied += adopted.copied
         self.report.bytes_copied += adopted.bytes_copied
         self.report.files_verified_here += adopted.verified
         self.report.file_seconds += time.monotonic() - began
+        self.report.file_cpu_seconds += time.process_time() - cpu
         self.adopted = {**self.adopted, **adopted.uploads}
         return adopted.uploads
 
@@ -717,8 +720,7 @@ class Importer:
 
         def items_users_tags():
             with transaction.atomic():
-                for item_id in Item.objects.values_list("pk", flat=True):
-                    services.item_recount(item_id)
+                services.items_recount()
                 services.users_recount()
                 services.tags_recount(Tag.objects.values_list("pk", flat=True))
 

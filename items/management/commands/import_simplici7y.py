@@ -8,6 +8,7 @@ meanwhile. ``--switch-over`` marks the final delta; later runs are refused unles
 
 from django.core.management.base import BaseCommand, CommandError
 
+from items.importer.files import FILES_IN_FLIGHT
 from items.importer.run import ImportRefused, Options, import_live_site
 from items.importer.source import LIVE_TABLES
 
@@ -38,6 +39,13 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--only", default="", help=f"comma-separated tables among {', '.join(LIVE_TABLES)}"
+        )
+        parser.add_argument(
+            "--files-in-flight",
+            type=int,
+            default=FILES_IN_FLIGHT,
+            help="files copied and verified at once; each holds one of the database's "
+            "connections while the files move",
         )
         parser.add_argument(
             "--wait",
@@ -71,6 +79,7 @@ class Command(BaseCommand):
                     quiet=options["verbosity"] < 1,
                     switch_over=options["switch_over"],
                     after_switch_over=options["after_switch_over"],
+                    files_in_flight=max(1, options["files_in_flight"]),
                 )
             )
         except ImportRefused as refusal:
