@@ -54,7 +54,7 @@ class Options:
     quiet: bool = False
     switch_over: bool = False  # this run is the final delta: S7 becomes the site of record
     after_switch_over: bool = False  # run although the switch-over is marked
-    files_in_flight: int = files.FILES_IN_FLIGHT  # each holds a database connection
+    files_in_flight: int | None = None  # each holds a database connection (files.py)
     after_download_batch: object = None  # called with the rows copied so far (tests kill here)
 
 
