@@ -126,6 +126,10 @@ class Importer:
         self.adopted = {}
         self.would_hold: dict[str, set[int]] = {}  # a dry run's rows, as if written
 
+    def deleted_on_s7(self, table: str) -> set[int]:
+        """Rows of ``table`` the import wrote that S7 no longer holds."""
+        return set(ledger.remembered(table)) - self.present(TARGET_TABLE[table])
+
     def present(self, table: str) -> set[int]:
         """The ids S7 holds in ``table`` (or would, after a dry run's writes)."""
         return ledger.present_ids(table) | self.would_hold.get(table, set())
@@ -282,8 +286,9 @@ class Importer:
                     ),
                     [renamed, row_id],
                 )
+                whose = "made on S7" if row_id >= ledger.S7_IDS_FROM else "gone from the live site"
                 self.report.conflicts.append(
-                    f"{table.removeprefix('items_')} {row_id}, made on S7: {column} “{value}” is"
+                    f"{table.removeprefix('items_')} {row_id}, {whose}: {column} “{value}” is"
                     f" the live site's; renamed “{renamed}”"
                 )
 
@@ -431,22 +436,20 @@ class Importer:
         if self.options.dry_run:
             return
         present_tags = self.present("items_tag")
-        pairs = set()
-        for item_id, values in decisions.final.items():
-            pairs |= {(item_id, tag_id) for tag_id in values["tags"] if tag_id in present_tags}
-        for live_tag, item_ids in getattr(self, "s7_tags_merged", {}).items():
-            pairs |= {(item_id, live_tag) for item_id in item_ids}
-        changed = [
-            item_id
+        changed = {
+            item_id: {(item_id, tag_id) for tag_id in values["tags"] if tag_id in present_tags}
             for item_id, values in decisions.final.items()
             if values["tags"] != current.get(item_id, {"tags": set()})["tags"]
-        ] + [
-            item_id
-            for item_ids in getattr(self, "s7_tags_merged", {}).values()
+        }
+        merged_in = [
+            Item.tags.through(item_id=item_id, tag_id=live_tag)
+            for live_tag, item_ids in getattr(self, "s7_tags_merged", {}).items()
             for item_id in item_ids
         ]
         with transaction.atomic():
-            tables.sync_item_tags({pair for pair in pairs if pair[0] in set(changed)}, changed)
+            tables.sync_item_tags(set().union(*changed.values()), list(changed))
+            # The items of an S7 tag merged into a live one, whichever side made them.
+            Item.tags.through.objects.bulk_create(merged_in, ignore_conflicts=True)
             ledger.remember("item_tags", decisions.ledger)
 
     def versions(self):
@@ -466,16 +469,19 @@ class Importer:
             self.report.left_out.append(
                 "versions whose item is not on S7: " + ", ".join(str(r["id"]) for r in orphans)
             )
+        # A version deleted on S7 stays deleted: its file is not copied again.
+        gone = self.deleted_on_s7("versions")
         wanted = [
             SourceFile(ImportedFile.VERSION, row["id"], row["file"], row["owner_id"])
             for row in kept
-            if row["file"]
+            if row["file"] and row["id"] not in gone
         ]
         adopted = self.adopt(wanted, purpose="version_file", table="versions")
         self.write_versions(kept, adopted)
 
     def write_versions(self, live_versions, adopted):
         rows, unservable = [], []
+        gone = self.deleted_on_s7("versions")
         for row in live_versions:
             link = row["link"]
             upload = adopted.get((ImportedFile.VERSION, row["id"])) if row["file"] else None
@@ -484,7 +490,7 @@ class Importer:
                 file_id, link = upload.pk, ""
             else:
                 file_id = None
-            if file_id is None and not link:
+            if file_id is None and not link and row["id"] not in gone:
                 unservable.append(row["id"])
                 continue
             rows.append({
@@ -580,10 +586,16 @@ class Importer:
             self.report.left_out.append(
                 "screenshots whose item is not on S7: " + ", ".join(map(str, orphans))
             )
+        gone = self.deleted_on_s7("screenshots") & {row["id"] for row in self.screenshot_rows}
+        if gone:
+            self.report.left_out.append(
+                "screenshots deleted on S7 since they were imported, not brought back: "
+                + ", ".join(map(str, sorted(gone)))
+            )
         wanted = [
             SourceFile(ImportedFile.SCREENSHOT, row["id"], row["file"], row["owner_id"])
             for row in self.screenshot_rows
-            if row["file"]
+            if row["file"] and row["id"] not in gone
         ]
         self.adopt(wanted, purpose="screenshot", table="screenshots")
         # Rows are written once their images are ready (finish_files): a screenshot without
@@ -694,12 +706,15 @@ class Importer:
             update=columns[1:],
             label=lambda row_id, values: f"screenshot {row_id}",
         )
-        # Screenshots the import wrote whose image is now gone or refused leave S7 too.
+        # Screenshots the import wrote whose image is now gone or refused leave S7 too (those
+        # S7 deleted itself stay in the ledger: deleted on S7).
         gone = set(
-            ImportedRow.objects.filter(table="screenshots")
-            .exclude(row_id__in=shown)
-            .filter(row_id__in=[row["id"] for row in self.screenshot_rows])
-            .values_list("row_id", flat=True)
+            Screenshot.objects.filter(
+                pk__in=ImportedRow.objects.filter(table="screenshots")
+                .exclude(row_id__in=shown)
+                .filter(row_id__in=[row["id"] for row in self.screenshot_rows])
+                .values("row_id")
+            ).values_list("pk", flat=True)
         )
         with transaction.atomic():
             Screenshot.objects.filter(pk__in=gone).delete()

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from items.importer.ledger import S7_IDS_FROM
 from items.importer.run import ImportRefused, Options, import_live_site
-from items.models import Download, Item, Review, Tag, User, Version
+from items.models import Download, Item, Review, Screenshot, Tag, User, Version
 from tests.fixtures.live_site import OLD_PASSWORD, rehearse
 from tests.fixtures.snapshots import snapshot
 
@@ -72,6 +72,8 @@ def test_the_final_delta_after_a_rehearsal_keeps_both_sides_and_collides_with_no
     assert Item.objects.get(pk=11).byline == "Edited on S7"
     assert Item.objects.get(pk=10).name == "Eternal X"
     assert not Review.objects.filter(pk=3).exists()  # deleted on S7, not brought back
+    assert not Screenshot.objects.filter(pk=1).exists()
+    assert report.files_copied == 3  # the day's: versions 105 and 106, screenshot 3
     # Counts include both sides' downloads.
     assert (
         Version.objects.get(pk=100).downloads_count
@@ -85,6 +87,7 @@ def test_the_final_delta_after_a_rehearsal_keeps_both_sides_and_collides_with_no
     assert f"review {rehearsal.doomed_review} made on S7 and review 4" in text
     assert "user 7 “hamish”: password, is_superuser, last_login" in text
     assert "reviews deleted on S7 since they were imported, not brought back: 3" in text
+    assert "screenshots deleted on S7 since they were imported, not brought back: 1" in text
     assert "item 16: permalink “Lh'owon station” is not a slug; “lhowon-station” used" in text
     assert "version 106: link “javascript:alert(document.cookie)” is not http(s) or ftp" in text
     assert "versions with neither a file nor a link S7 can serve: 107" in text
