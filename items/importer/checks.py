@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from django.contrib.auth.hashers import is_password_usable
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.text import slugify
 
 from items.models import RESERVED_PERMALINKS
@@ -116,7 +117,7 @@ class Checks:
         for name, value in row.items():
             try:
                 limit = model._meta.get_field(name).max_length
-            except Exception:  # a column that is not a field of the model (an id)
+            except FieldDoesNotExist:  # a column that is no field of the model
                 continue
             if limit is not None and isinstance(value, str) and len(value) > limit:
                 self.note(
