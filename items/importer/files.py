@@ -12,7 +12,9 @@ import uuid
 from contextlib import nullcontext
 from dataclasses import dataclass
 
-from django.db import connections
+from django.conf import settings
+from django.db import OperationalError, connections
+from psycopg_pool import PoolTimeout
 
 from items.importer.models import ImportedFile
 from items.models import User
@@ -24,13 +26,22 @@ from uploads.worker.processing import upload_process
 logger = logging.getLogger("items.importer")
 
 NAMESPACE = uuid.UUID("5b1c0c8e-7d0e-4a1c-9a57-5e7e1c7d2007")
-# Files copied and verified at once. Each holds one database connection (with the run's own,
-# FILES_IN_FLIGHT + 1 of the plan's connections during the file phase) and, while hashing,
-# one ranged read (8 MiB); a small file is mostly round trips to S3 and the database, which
+# Files copied and verified at once. Each holds one database connection (from the process's
+# pool, so at most its size less two: files_in_flight) and, while hashing, one ranged read (8 MiB); a small file is mostly round trips to S3 and the database, which
 # overlap. Memory stays bounded whatever the files' sizes: FILES_IN_FLIGHT reads, and at most
 # DECODING_SLOTS images decoded (each within UPLOADS_IMAGE_MEMORY_BUDGET).
 FILES_IN_FLIGHT = 8
 DECODING_SLOTS = threading.BoundedSemaphore(2)
+POOL_ATTEMPTS = 5
+
+
+def files_in_flight(wanted: int | None = None) -> int:
+    """``wanted`` (or FILES_IN_FLIGHT) files at once, within the process's connection pool:
+    each in flight holds a connection, the run holds one of its own, and one is left spare."""
+    wanted = wanted or FILES_IN_FLIGHT
+    pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+    size = pool.get("max_size") if isinstance(pool, dict) else None
+    return max(1, min(wanted, size - 2)) if size else wanted
 
 
 @dataclass(frozen=True)
@@ -114,7 +125,7 @@ def adopt(
             verified = upload.is_final
         return source, upload, fresh, verified
 
-    for source, upload, fresh, verified in _in_flight(one, todo, in_flight or FILES_IN_FLIGHT):
+    for source, upload, fresh, verified in _in_flight(one, todo, files_in_flight(in_flight)):
         result.uploads[(source.kind, source.source_id)] = upload
         if fresh and upload.state != UploadState.FAILED:
             result.copied += 1
@@ -142,10 +153,23 @@ def _in_flight(work, items: list, threads: int):
                     item = waiting.get_nowait()
                 except queue.Empty:
                     return
-                try:
-                    finished.put((True, work(item)))
-                except BaseException as exc:  # handed to the caller, which raises it
-                    finished.put((False, exc))
+                for attempt in range(POOL_ATTEMPTS):
+                    try:
+                        finished.put((True, work(item)))
+                        break
+                    except OperationalError as exc:
+                        # The pool had no connection for this thread yet (the database slow
+                        # to start new ones): the file is fine, ask again (the work is
+                        # idempotent).
+                        if not isinstance(exc.__cause__, PoolTimeout) or (
+                            attempt == POOL_ATTEMPTS - 1
+                        ):
+                            finished.put((False, exc))
+                            break
+                        connections.close_all()
+                    except BaseException as exc:  # handed to the caller, which raises it
+                        finished.put((False, exc))
+                        break
         finally:
             connections.close_all()
 

@@ -45,7 +45,7 @@ class Command(BaseCommand):
             type=int,
             default=FILES_IN_FLIGHT,
             help="files copied and verified at once; each holds one of the database's "
-            "connections while the files move (at most DATABASE_POOL_MAX - 1)",
+            "connections while the files move (at most DATABASE_POOL_MAX - 2)",
         )
         parser.add_argument(
             "--wait",
