@@ -28,8 +28,9 @@ logger = logging.getLogger("items.importer")
 NAMESPACE = uuid.UUID("5b1c0c8e-7d0e-4a1c-9a57-5e7e1c7d2007")
 # Files copied and verified at once. Each holds one database connection (from the process's
 # pool, so at most its size less two: files_in_flight) and, while hashing, one ranged read
-# (8 MiB); a small file is mostly round trips to S3 and the database, which overlap. Memory stays bounded whatever the files' sizes: FILES_IN_FLIGHT reads, and at most
-# DECODING_SLOTS images decoded (each within UPLOADS_IMAGE_MEMORY_BUDGET).
+# (8 MiB); a small file is mostly round trips to S3 and the database, which overlap. Memory
+# stays bounded whatever the files' sizes: FILES_IN_FLIGHT reads, and at most DECODING_SLOTS
+# images decoded (each within UPLOADS_IMAGE_MEMORY_BUDGET).
 FILES_IN_FLIGHT = 8
 DECODING_SLOTS = threading.BoundedSemaphore(2)
 POOL_ATTEMPTS = 5
