@@ -170,17 +170,33 @@ def restore_keys_and_indexes() -> None:
                 )
 
 
+COUNTS_MARK = "version_counts"
+
+
 def recount_versions() -> int:
-    """Each version's count from its rows (the live counters double-count); returns the
-    versions whose count changed."""
+    """Each version's count from its rows (the live counters double-count), for the versions
+    with rows past the last recount (every version the first time), under a watermark of its
+    own so that a run killed between copying and counting has the next count them; returns
+    the versions whose count changed. S7's own rows (ids from S7_IDS_FROM) are always past it:
+    a few, counted by S7 as they came."""
+    counted = ImportMark.objects.filter(name=COUNTS_MARK).first()
+    since_id = counted.last_id if counted else 0
+    copied = last_imported_id()
+    touched = (
+        " WHERE v2.id IN (SELECT DISTINCT version_id FROM items_download WHERE id > %s)"
+        if since_id
+        else ""
+    )
     with transaction.atomic(), connection.cursor() as wrapper:
         cursor = raw_cursor(wrapper)
         cursor.execute(
             "UPDATE items_version v SET downloads_count = c.n FROM ("
             " SELECT v2.id, count(d.id) AS n FROM items_version v2"
-            " LEFT JOIN items_download d ON d.version_id = v2.id GROUP BY v2.id) c"
-            " WHERE c.id = v.id AND v.downloads_count <> c.n"
+            f" LEFT JOIN items_download d ON d.version_id = v2.id{touched} GROUP BY v2.id) c"
+            " WHERE c.id = v.id AND v.downloads_count <> c.n",
+            [since_id] if since_id else [],
         )
+        ImportMark.objects.update_or_create(name=COUNTS_MARK, defaults={"last_id": copied})
         return cursor.rowcount
 
 
