@@ -28,7 +28,7 @@ TITLES = {
     10: "10. A 20 MB body refused before it is read",
     11: "11. The browser: S7's uploader against stock Uppy and the Python client",
     12: "12. Scale-out: two web processes and two workers against one of each",
-    13: "13. Importing the live site with its 12 million downloads",
+    13: "13. The switch-over at the live site's scale: bulk import, rehearsal, final delta",
     14: "14. Hostile text: rendering and the pages that show it",
     16: "16. Heroku's plan limits: connections, clients and Redis memory",
 }

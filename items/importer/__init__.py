@@ -4,6 +4,9 @@ Uploads (``python manage.py import_simplici7y``).
 - ``source``: the live database, read in one read-only snapshot, and what its rows become
 - ``tables``: the small tables (users, tags, items, versions, reviews, screenshots), upserted
 - ``downloads``: the download rows, streamed with COPY in batches behind a watermark
-- ``files``: versions' and screenshots' stored files adopted as Uploads (copied inside S3)
-- ``run``: the whole import in order, and its report
+- ``files``: versions' and screenshots' stored files adopted as Uploads (copied inside S3) and
+  verified as they arrive, several in flight
+- ``ledger``: which side changed a row since the last run (S7's changes kept), S7's own id range
+- ``checks``: the live values fixed or left out by a stated rule, each listed in the report
+- ``run``: the whole import in order, the switch-over's mark, and the report
 """

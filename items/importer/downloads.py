@@ -5,9 +5,14 @@ that committed, and a later run brings only rows with ids past it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db import connection, transaction
+from django.utils import timezone
 from psycopg import sql
 
+from items.importer.checks import EARLIEST
 from items.importer.models import ImportMark
 from items.importer.tables import raw_cursor, without_indexes_and_keys
 from items.models import Download
@@ -42,14 +47,50 @@ KEYED_FIELDS = ("version", "user")
 INDEXED_FIELDS = ("version", "user", "created_at")
 
 
-def copy_downloads(source, *, progress=None, batch_ids: int | None = None, after_batch=None) -> int:
-    """Bring every download row past the watermark; returns the rows copied."""
+@dataclass
+class Copied:
+    rows: int = 0
+    left_out: int = 0  # rows of versions S7 does not hold (deleted on S7, or left out)
+    dates_fixed: int = 0  # rows dated before EARLIEST or after the run's start
+
+
+def _id_array(ids) -> sql.Composable:
+    return sql.SQL("{}::bigint[]").format(sql.Literal("{" + ",".join(map(str, ids)) + "}"))
+
+
+def copy_downloads(
+    source,
+    *,
+    progress=None,
+    batch_ids: int | None = None,
+    after_batch=None,
+    leave_out_versions=(),
+    anonymous_users=(),
+    latest: datetime | None = None,
+) -> Copied:
+    """Bring every download row past the watermark. Rows of ``leave_out_versions`` stay out;
+    rows of ``anonymous_users`` come without their user (S7 keeps a deleted member's downloads
+    so); a date outside EARLIEST…``latest`` becomes the nearest of the two."""
     batch_ids = batch_ids or BATCH_IDS
+    latest = latest or timezone.now()
     start = last_imported_id()
     count, highest = pending(source, start)
+    result = Copied()
+    with source.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE created_at < %s OR created_at > %s),"
+            " count(*) FILTER (WHERE version_id = ANY(%s)) FROM items_download WHERE id > %s",
+            [EARLIEST, latest, list(leave_out_versions), start],
+        )
+        result.dates_fixed, result.left_out = cursor.fetchone()
     if count >= UNCHECKED_FROM_ROWS:
         drop_keys_and_indexes()
-    copied = 0
+    columns = sql.SQL(
+        "id, version_id, CASE WHEN user_id = ANY({users}) THEN NULL ELSE user_id END,"
+        " LEAST(GREATEST(created_at, {earliest}), {latest})"
+    ).format(
+        users=_id_array(anonymous_users), earliest=sql.Literal(EARLIEST), latest=sql.Literal(latest)
+    )
     while start < highest:
         end = min(start + batch_ids, highest)
         with transaction.atomic(), connection.cursor() as wrapper, source.cursor() as reader:
@@ -57,8 +98,8 @@ def copy_downloads(source, *, progress=None, batch_ids: int | None = None, after
             rows = 0
             query = sql.SQL(
                 "COPY (SELECT {columns} FROM items_download WHERE id > {start} AND id <= {end}"
-                " ORDER BY id) TO STDOUT"
-            ).format(columns=sql.SQL(COLUMNS), start=start, end=end)
+                " AND NOT version_id = ANY({versions}) ORDER BY id) TO STDOUT"
+            ).format(columns=columns, start=start, end=end, versions=_id_array(leave_out_versions))
             with (
                 reader.copy(query) as rows_out,
                 target.copy(f"COPY items_download ({COLUMNS}) FROM STDIN") as rows_in,
@@ -70,12 +111,12 @@ def copy_downloads(source, *, progress=None, batch_ids: int | None = None, after
                     if progress is not None:
                         progress.update(lines)
             ImportMark.objects.update_or_create(name=MARK, defaults={"last_id": end})
-        copied += rows
+        result.rows += rows
         start = end
         if after_batch is not None:
-            after_batch(copied)
+            after_batch(result.rows)
     restore_keys_and_indexes()
-    return copied
+    return result
 
 
 def foreign_keys(model) -> dict[str, str]:
@@ -129,17 +170,33 @@ def restore_keys_and_indexes() -> None:
                 )
 
 
+COUNTS_MARK = "version_counts"
+
+
 def recount_versions() -> int:
-    """Each version's count from its rows (the live counters double-count); returns the
-    versions whose count changed."""
+    """Each version's count from its rows (the live counters double-count), for the versions
+    with rows past the last recount (every version the first time), under a watermark of its
+    own so that a run killed between copying and counting has the next count them; returns
+    the versions whose count changed. S7's own rows (ids from S7_IDS_FROM) are always past it:
+    a few, counted by S7 as they came."""
+    counted = ImportMark.objects.filter(name=COUNTS_MARK).first()
+    since_id = counted.last_id if counted else 0
+    copied = last_imported_id()
+    touched = (
+        " WHERE v2.id IN (SELECT DISTINCT version_id FROM items_download WHERE id > %s)"
+        if since_id
+        else ""
+    )
     with transaction.atomic(), connection.cursor() as wrapper:
         cursor = raw_cursor(wrapper)
         cursor.execute(
             "UPDATE items_version v SET downloads_count = c.n FROM ("
             " SELECT v2.id, count(d.id) AS n FROM items_version v2"
-            " LEFT JOIN items_download d ON d.version_id = v2.id GROUP BY v2.id) c"
-            " WHERE c.id = v.id AND v.downloads_count <> c.n"
+            f" LEFT JOIN items_download d ON d.version_id = v2.id{touched} GROUP BY v2.id) c"
+            " WHERE c.id = v.id AND v.downloads_count <> c.n",
+            [since_id] if since_id else [],
         )
+        ImportMark.objects.update_or_create(name=COUNTS_MARK, defaults={"last_id": copied})
         return cursor.rowcount
 
 

@@ -38,3 +38,32 @@ class ImportedFile(models.Model):
 
     def __str__(self):
         return f"{self.kind} {self.source_id}: {self.source_name}"
+
+
+class ImportedRow(models.Model):
+    """What the live site held, the last time the importer looked, in one row of a small table:
+    a digest per column of the value the importer wrote or would write. Against it a run tells
+    which side changed a column since: S7 (a login, an admin's edit: kept) or the live site
+    (brought in). A row the ledger knows that S7 no longer holds was deleted on S7."""
+
+    table = models.CharField(max_length=40)
+    row_id = models.BigIntegerField()
+    digests = models.JSONField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["table", "row_id"], name="one_ledger_row_per_row")
+        ]
+
+    def __str__(self):
+        return f"{self.table} {self.row_id}"
+
+
+class SwitchOver(models.Model):
+    """The run that made S7 the site of record; after it, runs are refused unless told."""
+
+    marked_at = models.DateTimeField(auto_now_add=True)
+    live_downloads_up_to = models.BigIntegerField()
+
+    def __str__(self):
+        return f"switched over at {self.marked_at:%Y-%m-%d %H:%M} UTC"

@@ -9,8 +9,6 @@ from dataclasses import dataclass, field
 import psycopg
 from django.utils.text import slugify
 
-from items.models import RESERVED_PERMALINKS
-
 LIVE_TABLES = ("users", "tags", "items", "versions", "reviews", "screenshots", "downloads")
 SOURCE_TABLE = {name: f"items_{name[:-1]}" for name in LIVE_TABLES}
 
@@ -31,6 +29,14 @@ def fetch(source: psycopg.Connection, query: str, params=()) -> list[tuple]:
         return cursor.fetchall()
 
 
+def fetch_dicts(source: psycopg.Connection, query: str, params=()) -> list[dict]:
+    """Rows as dicts by the query's column names (its aliases name S7's columns)."""
+    with source.cursor() as cursor:
+        cursor.execute(query, params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
 def count(source: psycopg.Connection, table: str) -> int:
     return fetch(source, f"SELECT count(*) FROM {SOURCE_TABLE[table]}")[0][0]
 
@@ -42,23 +48,24 @@ USERS = (
     " is_active, date_joined, last_login FROM items_user ORDER BY id"
 )
 ITEMS = (
-    "SELECT id, name, coalesce(byline, ''), coalesce(topnote, ''), coalesce(body, ''), tc_id,"
-    " user_id, permalink, created_at, updated_at, downloads_count FROM items_item ORDER BY id"
+    "SELECT id, name, coalesce(byline, '') AS byline, coalesce(topnote, '') AS topnote,"
+    " coalesce(body, '') AS body, tc_id, user_id AS owner_id, permalink, created_at, updated_at,"
+    " downloads_count FROM items_item ORDER BY id"
 )
 ITEM_TAGS = "SELECT item_id, tag_id FROM items_item_tags ORDER BY item_id, tag_id"
 VERSIONS = (
-    "SELECT v.id, v.item_id, coalesce(v.name, ''), coalesce(v.body, ''), coalesce(v.file, ''),"
-    " coalesce(v.link, ''), v.created_at, i.user_id FROM items_version v"
-    " JOIN items_item i ON i.id = v.item_id ORDER BY v.id"
+    "SELECT v.id, v.item_id, coalesce(v.name, '') AS name, coalesce(v.body, '') AS notes,"
+    " coalesce(v.file, '') AS file, coalesce(v.link, '') AS link, v.created_at,"
+    " i.user_id AS owner_id FROM items_version v JOIN items_item i ON i.id = v.item_id ORDER BY v.id"
 )
 REVIEWS = (
     "SELECT id, version_id, user_id, coalesce(title, ''), coalesce(body, ''), rating, created_at"
     " FROM items_review ORDER BY id"
 )
 SCREENSHOTS = (
-    "SELECT s.id, s.item_id, coalesce(s.title, ''), coalesce(s.file, ''), s.\"order\","
-    " s.created_at, i.user_id FROM items_screenshot s JOIN items_item i ON i.id = s.item_id"
-    " ORDER BY s.id"
+    "SELECT s.id, s.item_id, coalesce(s.title, '') AS title, coalesce(s.file, '') AS file,"
+    ' s."order", s.created_at, i.user_id AS owner_id FROM items_screenshot s'
+    " JOIN items_item i ON i.id = s.item_id ORDER BY s.id"
 )
 
 
@@ -124,8 +131,3 @@ def merge_reviews(rows: list[tuple]) -> ReviewMerge:
             )
     merge.kept.sort()
     return merge
-
-
-def usable_permalink(permalink: str, item_id: int) -> str:
-    """The live permalink, unless S7 routes that path elsewhere."""
-    return f"{permalink}-{item_id}" if permalink in RESERVED_PERMALINKS else permalink

@@ -1,12 +1,15 @@
 """``python manage.py import_simplici7y --source postgres://…``: bring the live Simplici7y in.
 
 Reads the live database and bucket only; safe to run again (a second run changes nothing) and
-after a kill (it continues); each later run brings only what changed. See items/importer/.
+after a kill (it continues); each later run brings only what changed, and keeps what S7 changed
+meanwhile. ``--switch-over`` marks the final delta; later runs are refused unless
+``--after-switch-over``. See items/importer/.
 """
 
 from django.core.management.base import BaseCommand, CommandError
 
-from items.importer.run import Options, import_live_site
+from items.importer.files import FILES_IN_FLIGHT
+from items.importer.run import ImportRefused, Options, import_live_site
 from items.importer.source import LIVE_TABLES
 
 
@@ -24,7 +27,25 @@ class Command(BaseCommand):
         )
         parser.add_argument("--dry-run", action="store_true", help="report, write nothing")
         parser.add_argument(
+            "--switch-over",
+            action="store_true",
+            help="this run is the final delta (the live site in maintenance): S7 becomes the "
+            "site of record, and later runs are refused",
+        )
+        parser.add_argument(
+            "--after-switch-over",
+            action="store_true",
+            help="run although the switch-over is marked (the live site was reopened)",
+        )
+        parser.add_argument(
             "--only", default="", help=f"comma-separated tables among {', '.join(LIVE_TABLES)}"
+        )
+        parser.add_argument(
+            "--files-in-flight",
+            type=int,
+            default=FILES_IN_FLIGHT,
+            help="files copied and verified at once; each holds one of the database's "
+            "connections while the files move (at most DATABASE_POOL_MAX - 2)",
         )
         parser.add_argument(
             "--wait",
@@ -46,15 +67,21 @@ class Command(BaseCommand):
                 "The files are copied inside S3, so the source bucket must be on S7's own S3 "
                 f"({settings.AWS_S3_ENDPOINT_URL or 'AWS'}); {endpoint} is another."
             )
-        report = import_live_site(
-            Options(
-                source_url=options["source"],
-                bucket=options["source_bucket"],
-                prefix=options["source_prefix"],
-                only=only or LIVE_TABLES,
-                dry_run=options["dry_run"],
-                wait=options["wait"],
-                quiet=options["verbosity"] < 1,
+        try:
+            report = import_live_site(
+                Options(
+                    source_url=options["source"],
+                    bucket=options["source_bucket"],
+                    prefix=options["source_prefix"],
+                    only=only or LIVE_TABLES,
+                    dry_run=options["dry_run"],
+                    wait=options["wait"],
+                    quiet=options["verbosity"] < 1,
+                    switch_over=options["switch_over"],
+                    after_switch_over=options["after_switch_over"],
+                    files_in_flight=max(1, options["files_in_flight"]),
+                )
             )
-        )
+        except ImportRefused as refusal:
+            raise CommandError(str(refusal)) from None
         self.stdout.write(report.text())

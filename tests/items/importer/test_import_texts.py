@@ -29,3 +29,17 @@ def test_imported_texts_are_rendered_once_at_the_end_of_the_rows(live_site):
     assert deep.body_html.startswith("<p>- - - ")
     assert Client().get(deep.get_absolute_url()).status_code == 200
     assert not Item.objects.filter(body_html__isnull=True).exists()
+
+
+def test_a_live_text_changed_since_the_last_run_arrives_rendered_again(live_site):
+    live_site.fill(downloads=10)
+    options = Options(
+        source_url=live_site.url, bucket=live_site.bucket, quiet=True,
+        only=("users", "tags", "items"),
+    )  # fmt: skip
+    import_live_site(options)
+    live_site.execute("UPDATE items_item SET body = 'The *short* story.' WHERE id = 10")
+
+    import_live_site(options)
+
+    assert Item.objects.get(pk=10).body_html == "<p>The <em>short</em> story.</p>\n"

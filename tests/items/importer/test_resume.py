@@ -15,7 +15,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 IMPORTED_TABLES = [
     "items_downloadday", "items_download", "items_review", "items_screenshot", "items_version",
     "items_item_tags", "items_item", "items_tag", "simplici7y_import_importedfile",
-    "simplici7y_import_importmark", "uploads_upload", "items_user",
+    "simplici7y_import_importmark", "simplici7y_import_importedrow", "uploads_upload",
+    "items_user",
 ]  # fmt: skip
 
 
