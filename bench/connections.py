@@ -1,7 +1,7 @@
 """Benchmark 16: Heroku's plan limits. Postgres connections, Redis clients and Redis memory of
 the whole deployment (two web dynos and one worker dyno) under load.
 
-heroku-postgresql:essential-0 takes 20 connections and heroku-redis:mini 20 clients and 25 MB.
+heroku-postgresql:essential-1 (as essential-0) takes 20 connections and heroku-redis:mini 20 clients and 25 MB.
 The stack runs as Heroku runs it: two gunicorns (gunicorn.conf.py, 2 processes × 4 threads
 each, one per web dyno) and ``bin/worker`` (the worker dyno: the main worker with beat, the image
 worker), against a Postgres role of their own with ``CONNECTION LIMIT 20`` and a redis-server of
@@ -35,7 +35,7 @@ from bench.common import MiB, bench_user, table, write_random_file
 from bench.services import PG, ROOT, Process, WebServer
 from devtools.seaweedfs import free_port
 
-PLAN_CONNECTIONS = 20  # heroku-postgresql:essential-0
+PLAN_CONNECTIONS = 20  # heroku-postgresql:essential-1 (as essential-0)
 PLAN_CLIENTS = 20  # heroku-redis:mini
 PLAN_MEMORY = 25 * 1000 * 1000  # heroku-redis:mini, 25 MB
 WEB_DYNOS = 2

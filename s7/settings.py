@@ -111,7 +111,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
                 "min_size": envint("DATABASE_POOL_MIN", 1),
                 # Per process; the plan's connections are shared by every process of every dyno
                 # (README, "Heroku's plan limits"): 2 web dynos × 2 processes × 3, and one per
-                # worker child, leave 6 of essential-0's 20 for one-off dynos.
+                # worker child, leave 6 of the Postgres plan's 20 (essential-0 and -1 alike) for
+                # one-off dynos.
                 "max_size": envint("DATABASE_POOL_MAX", 3),
                 # How long a request waits for a connection (Postgres down or the pool spent)
                 # before it answers 503.
