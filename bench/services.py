@@ -187,7 +187,14 @@ class Services:
         _run_sql(f'CREATE DATABASE "s7_bench_{self.run_id}"')
         self.database_created = True
         django.setup()
+        from django.conf import settings
         from django.core.management import call_command
+
+        # The bench process is no dyno: its threads (uploaders, pollers) each keep a connection,
+        # more than a web process's pool holds. The services it starts keep the settings' pools.
+        pool = settings.DATABASES["default"].get("OPTIONS", {}).get("pool")
+        if isinstance(pool, dict):
+            pool["max_size"] = max(pool["max_size"], 32)
 
         call_command("migrate", verbosity=0)
         self.s3 = LocalS3(
