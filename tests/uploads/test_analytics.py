@@ -21,7 +21,7 @@ from tests.fixtures.analytics import (
     make_upload,
 )
 from uploads.core.models import Upload
-from uploads.reports.analytics import Window, bucket_of, upload_section
+from uploads.reports.analytics import Window, upload_section
 from uploads.reports.charts import svg
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +98,6 @@ def test_the_figures_of_one_purpose_match_a_count_made_by_hand(alice):
     # 10 MB in 10 s, 40 MB in 20 s, 8 MB in 4 s.
     assert [row[-1] for row in rows(section, "throughput")] == [0, 0, 1, 2, 0, 0, 0, 0, 0]
     assert [row[0] for row in rows(section, "throughput")][2:4] == ["1–2", "2–5"]
-    assert bucket_of(1.0) == 2 and bucket_of(2.0) == 3
     assert rows(section, "bytes-stored") == [[DAY_ONE, 50_000_000], [DAY_TWO, 0], [DAY_THREE, 0]]
     assert rows(section, "client-trouble") == [[DAY_ONE, 2, 1], [DAY_TWO, 3, 0], [DAY_THREE, 0, 0]]
     assert rows(section, "worker-time")[0] == [DAY_ONE, 1.5, 2.5]

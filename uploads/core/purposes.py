@@ -15,6 +15,10 @@ from typing import NamedTuple
 from uploads.core.names import safe_filename
 from uploads.core.sniff import Sample
 
+# Every object the engine stores lives under this prefix; what lies outside it (a project's own
+# files in the same bucket) is never the engine's to sweep or audit.
+KEY_PREFIX = "uploads/"
+
 _registry: dict[str, Purpose] = {}
 
 
@@ -60,7 +64,7 @@ class Purpose:
 
     def key_for(self, upload_id, filename: str) -> str:
         """The object key of an upload of this purpose: chosen here, never by the client."""
-        return f"uploads/{self.key_prefix or self.name}/{upload_id}/{safe_filename(filename)}"
+        return f"{KEY_PREFIX}{self.key_prefix or self.name}/{upload_id}/{safe_filename(filename)}"
 
     def extension_of(self, filename: str) -> str:
         return posixpath.splitext(filename.lower())[1]

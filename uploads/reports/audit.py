@@ -11,12 +11,11 @@ import logging
 from dataclasses import dataclass, field
 
 from uploads.core.models import Upload, UploadState
+from uploads.core.purposes import KEY_PREFIX
 from uploads.core.quota import human_size
 from uploads.storage import s3
 
 logger = logging.getLogger("uploads")
-
-KEY_PREFIX = "uploads/"
 
 
 @dataclass

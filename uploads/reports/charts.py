@@ -14,7 +14,7 @@ from datetime import date
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from uploads.reports.analytics import Figure
+from uploads.reports.page import Figure
 
 WIDTH, HEIGHT = 520, 200
 LEFT, RIGHT, TOP, BOTTOM = 56, 8, 12, 30

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from django import forms
 
 from uploads.core import purposes
-from uploads.reports.analytics import MAX_WINDOW_DAYS, Window
+from uploads.reports.page import MAX_WINDOW_DAYS, Window
 
 CUSTOM = "custom"
 # What the page covers when no window is chosen (the first visit, or a purpose alone).

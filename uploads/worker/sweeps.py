@@ -19,11 +19,11 @@ from django.utils import timezone
 from uploads.conf import settings
 from uploads.core.dispatch import enqueue_processing
 from uploads.core.models import Upload, UploadState
+from uploads.core.purposes import KEY_PREFIX
 from uploads.storage import s3
 
 logger = logging.getLogger("uploads")
 
-KEY_PREFIX = "uploads/"
 CLOSED_STATES = (UploadState.ABORTED, UploadState.EXPIRED, UploadState.FAILED)
 REQUEUED_KEY_PREFIX = "uploads:requeued:"
 
