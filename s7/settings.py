@@ -307,6 +307,9 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# Django's own, which checks no password for an address or account that failed too often.
+AUTHENTICATION_BACKENDS = ["items.logins.LimitedModelBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -330,6 +333,8 @@ TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0)
 # Rates per client address (and per account where it applies): "10/min", "20/15min", "5/hour".
 ITEMS_RATE_DOWNLOAD = env("ITEMS_RATE_DOWNLOAD", "60/min")
 ITEMS_RATES = {
+    # Failed password checks (log-in pages, the admin's, the old password of a change); a
+    # success counts nothing.
     "login": {
         "address": env("ITEMS_RATE_LOGIN_ADDRESS", "30/15min"),
         "account": env("ITEMS_RATE_LOGIN_ACCOUNT", "10/15min"),
