@@ -14,11 +14,12 @@ ERROR_SCHEMA = {
 }
 
 WHY = {
-    "400": "The request broke a rule (a field, a filter, the purpose's limits).",
+    "400": "The request broke a rule (a field, a filter, the purpose's limits), or asked a "
+    "list for a `page` number (lists are paged by `cursor`).",
     "401": "No credentials, or a token that is not valid.",
     "403": "Signed in by session without a CSRF token, or not allowed.",
-    "404": "No such object among those the caller may see (another user's upload is 404), or "
-    "no such page of results.",
+    "404": "No such object among those the caller may see (another user's upload is 404), "
+    "a cursor that is not one this list gave, or no such path under /api/.",
     "409": "The upload is not in a state that allows this (`state` says which), or parts are "
     "missing or not what was signed (their numbers are listed).",
     "413": "The file is larger than its purpose allows (`max_size`), or the request body is "
@@ -35,10 +36,10 @@ def statuses_for(path: str, method: str, operation: dict) -> list[str]:
     has_body = "requestBody" in operation
     parameters = operation.get("parameters", [])
     has_path_ids = any(p.get("in") == "path" for p in parameters)
-    has_query = any(p.get("in") == "query" and p["name"] != "page" for p in parameters)
-    paged = any(p.get("in") == "query" and p["name"] == "page" for p in parameters)
+    has_query = any(p.get("in") == "query" and p["name"] != "cursor" for p in parameters)
+    paged = any(p.get("in") == "query" and p["name"] == "cursor" for p in parameters)
     statuses = ["401", "429", "503"]
-    if has_body or has_query:
+    if has_body or has_query or paged:
         statuses.append("400")
     if path.startswith("/api/uploads/"):
         statuses.append("403")

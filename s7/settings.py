@@ -283,7 +283,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "s7.pagination.StrictPageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "s7.pagination.NewestFirstCursorPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_THROTTLE_RATES": {
         "upload_create": env("THROTTLE_UPLOAD_CREATE", "60/min"),
@@ -291,6 +291,8 @@ REST_FRAMEWORK = {
         # Reads include the uploader polling progress, a few files at a time.
         "upload_read": env("THROTTLE_UPLOAD_READ", "1200/min"),
         "upload_write": env("THROTTLE_UPLOAD_WRITE", "600/min"),
+        # The site's public lists and objects, per client address (or per signed-in user).
+        "public_read": env("THROTTLE_PUBLIC_READ", "120/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
