@@ -29,6 +29,7 @@ TITLES = {
     11: "11. The browser: S7's uploader against stock Uppy and the Python client",
     12: "12. Scale-out: two web processes and two workers against one of each",
     13: "13. Importing the live site with its 12 million downloads",
+    15: "15. The API's lists at the live site's scale",
 }
 
 
@@ -50,6 +51,7 @@ def main(argv=None) -> int:
         services.start()
         from bench import (
             analytics,
+            apilists,
             browser,
             completion,
             images,
@@ -81,6 +83,7 @@ def main(argv=None) -> int:
                 (11, browser),
                 (12, scaleout),
                 (13, importer),
+                (15, apilists),
             )
             for number, module in benchmarks:
                 if number in only:

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "s7.requestid.RequestIdMiddleware",
+    "s7.middleware.ApiErrorsAsJsonMiddleware",
     "s7.middleware.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "uploads.api.limits.ApiBodyLimitMiddleware",
