@@ -87,8 +87,9 @@ _TOO_MANY = {
 
 def limit_posts(scope: str, *, account_field: str | None = None):
     """Refuse (429) POSTs to the view past ``ITEMS_RATES[scope]`` per client address and,
-    when ``account_field`` names the form's account field, per account: guessing passwords
-    from many addresses is limited too."""
+    when ``account_field`` names the form's account field, per account, so that one account
+    cannot be flooded from many addresses. Every POST counts (password checks count only
+    their failures: ``limit_password_checks``)."""
 
     def wrap(view):
         @functools.wraps(view)

@@ -284,6 +284,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # JSON whatever the Accept header: a browser gets what a script gets (/api/docs/ is the page).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "s7.pagination.NewestFirstCursorPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_THROTTLE_RATES": {

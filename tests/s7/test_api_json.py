@@ -79,3 +79,10 @@ def test_the_schema_documents_server_errors_and_that_every_answer_is_json(anonym
         for method, operation in operations.items():
             error = operation["responses"]["500"]["content"]["application/json"]["schema"]
             assert error == {"$ref": "#/components/schemas/Error"}, (method, path)
+
+
+@pytest.mark.parametrize("path", ["/api/items/", "/api/items/999999/", "/api/uploads/"])
+def test_a_browser_asking_for_html_gets_json(alice_api, path):
+    response = alice_api.get(path, HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+    assert response["Content-Type"].startswith("application/json")
+    response.json()
