@@ -2,19 +2,19 @@
 links announced rather than redirected to, account forms rate-limited, numbers in ASCII."""
 
 import pytest
-from django.core.cache import cache
 from django.test import Client, override_settings
 
 from items import services as site
 from items.models import Download, Item, Version
+from tests.fixtures.counts import forget_this_runs_counts
 from tests.fixtures.site import make_item, stored_upload
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
+def fresh_counts():
+    forget_this_runs_counts()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import pytest
 from django.core.management import call_command
 
 from items import services
+from tests.fixtures.counts import forget_this_runs_counts
 from tests.fixtures.site import make_item, ready_upload
 
 pytestmark = pytest.mark.django_db
@@ -90,6 +91,7 @@ def test_a_cursor_far_past_the_end_is_an_empty_page(alice, anonymous_api):
 
 
 def test_anonymous_reads_are_throttled_per_address(alice, monkeypatch):
+    forget_this_runs_counts()
     from rest_framework.test import APIClient
     from rest_framework.throttling import SimpleRateThrottle
 
@@ -149,3 +151,20 @@ def test_a_tag_cursor_holding_a_nul_is_a_json_404(alice, anonymous_api):
     make_item(alice, "Map", tags=["map"])
     answer = anonymous_api.get("/api/tags/", {"cursor": "cD0lMDA="})  # p=%00
     assert answer.status_code == 404
+
+
+def test_behind_the_router_reads_are_throttled_per_forwarded_address(alice, monkeypatch, settings):
+    from rest_framework.test import APIClient
+    from rest_framework.throttling import SimpleRateThrottle
+
+    forget_this_runs_counts()
+    settings.TRUSTED_PROXY_COUNT = 1
+    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"public_read": "2/min"})
+    router = APIClient(REMOTE_ADDR="10.0.0.1")
+
+    def read(forwarded):
+        return router.get("/api/tags/", HTTP_X_FORWARDED_FOR=forwarded).status_code
+
+    # The router appends the caller's address; what the caller wrote before it is not trusted.
+    assert [read(f"{n}.0.0.1, 203.0.113.7") for n in range(3)] == [200, 200, 429]
+    assert read("203.0.113.7, 203.0.113.8") == 200

@@ -7,8 +7,9 @@ import re
 
 import pytest
 from django.contrib.auth import authenticate
-from django.core.cache import cache
 from django.test import Client, override_settings
+
+from tests.fixtures.counts import forget_this_runs_counts
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +23,8 @@ limited = override_settings(ITEMS_RATES=RATES)
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
+def fresh_counts():
+    forget_this_runs_counts()
 
 
 def visitor(address):
