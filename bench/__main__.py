@@ -30,6 +30,7 @@ TITLES = {
     12: "12. Scale-out: two web processes and two workers against one of each",
     13: "13. The switch-over at the live site's scale: bulk import, rehearsal, final delta",
     14: "14. Hostile text: rendering and the pages that show it",
+    15: "15. The API's lists at the live site's scale",
     16: "16. Heroku's plan limits: connections, clients and Redis memory",
 }
 
@@ -52,6 +53,7 @@ def main(argv=None) -> int:
         services.start()
         from bench import (
             analytics,
+            apilists,
             browser,
             completion,
             connections,
@@ -86,6 +88,7 @@ def main(argv=None) -> int:
                 (12, scaleout),
                 (13, importer),
                 (14, rendering),
+                (15, apilists),
                 (16, connections),
             )
             for number, module in benchmarks:

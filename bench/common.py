@@ -47,6 +47,9 @@ class Sizes:
     text_requests: int
     import_files: int  # benchmark 13: the live site's stored files (versions and screenshots)
     import_day_files: int
+    apilists_downloads: int  # benchmark 15
+    apilists_rounds: int
+    apilists_requests: int
 
     @classmethod
     def from_env(cls, smoke: bool) -> Sizes:
@@ -59,7 +62,8 @@ class Sizes:
                  scale_uploads=6, scale_file_mib=1,
                  import_downloads=2000, import_day_downloads=100,
                  text_length=2000, text_repeat=1, text_requests=2,
-                 import_files=12, import_day_files=4)
+                 import_files=12, import_day_files=4,
+                 apilists_downloads=2000, apilists_rounds=1, apilists_requests=2)
             if smoke
             else dict(file_mib=1024, repeat=3, sign_urls=5000, uploaders=32, rounds=15, load_seconds=4,
                       complete_parts=1000, complete_baseline_parts=100, tiny_parts=10_000, image_megapixels=24,
@@ -69,7 +73,8 @@ class Sizes:
                       analytics_repeat=5, scale_uploads=50, scale_file_mib=8,
                       import_downloads=12_000_000, import_day_downloads=20_000,
                       text_length=0, text_repeat=5, text_requests=20,
-                      import_files=2000, import_day_files=60)
+                      import_files=2000, import_day_files=60,
+                      apilists_downloads=12_000_000, apilists_rounds=3, apilists_requests=5)
         )  # fmt: skip
         return cls(
             **{name: _env_int(f"BENCH_{name.upper()}", value) for name, value in defaults.items()}

@@ -8,7 +8,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, viewsets
 from rest_framework.permissions import AllowAny
 
+from items import limits
 from items.models import Download, Item, Review, Screenshot, Tag, Version
+from uploads.api.throttling import UploadThrottle
 
 
 class AbsoluteUrlField(serializers.URLField):
@@ -117,8 +119,22 @@ def _rendition(found):
     return {key: found[key] for key in ("url", "width", "height")} if found else None
 
 
+class PublicReadThrottle(UploadThrottle):
+    """The upload API's throttle (one Redis round trip), counting an anonymous caller by the
+    address the site trusts (``TRUSTED_PROXY_COUNT``): DRF's own reading of X-Forwarded-For
+    would let a caller name a new address with every request."""
+
+    def get_ident(self, request):
+        return limits.client_address(request)
+
+
 class PublicReadOnly(viewsets.ReadOnlyModelViewSet):
+    """Lists are paged by cursor (``s7.pagination``), newest first unless ``cursor_ordering``
+    says otherwise; its columns must be unique, so that a cursor names one row."""
+
     permission_classes = [AllowAny]
+    throttle_classes = [PublicReadThrottle]
+    throttle_scope = "public_read"
 
 
 class ItemViewSet(PublicReadOnly):
@@ -142,12 +158,11 @@ class ReviewViewSet(PublicReadOnly):
 
 
 class ScreenshotViewSet(PublicReadOnly):
-    queryset = Screenshot.objects.select_related("item", "upload").order_by(
-        "item_id", "order", "pk"
-    )
+    queryset = Screenshot.objects.select_related("item", "upload").order_by("-pk")
     serializer_class = ScreenshotSerializer
 
 
 class TagViewSet(PublicReadOnly):
     queryset = Tag.objects.order_by("name")
     serializer_class = TagSerializer
+    cursor_ordering = ("name",)

@@ -9,6 +9,7 @@ class ItemsConfig(AppConfig):
     def ready(self):
         from items import (
             checks,  # noqa: F401  (registers the system checks)
+            logins,  # noqa: F401  (counts failed password checks)
             purposes,  # noqa: F401  (registers S7's upload purposes)
             receivers,  # noqa: F401  (deletes the files the site lets go of)
         )

@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth import authenticate
+from django.contrib.auth.forms import PasswordChangeForm, UserCreationForm
 from django.utils.crypto import constant_time_compare
 from django.utils.text import slugify
 
@@ -25,6 +26,26 @@ class SignupForm(UserCreationForm):
         if not constant_time_compare(phrase.lower(), settings.SIGNUP_PASSPHRASE.lower()):
             raise forms.ValidationError("That is not the passphrase.")
         return phrase
+
+
+class CheckedPasswordChangeForm(PasswordChangeForm):
+    """The old password is checked by ``authenticate()``, as a log-in's is, so that the same
+    limit on failed checks holds here (``items.logins``)."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self):
+        old_password = self.cleaned_data["old_password"]
+        if (
+            authenticate(self.request, username=self.user.get_username(), password=old_password)
+            is None
+        ):
+            raise forms.ValidationError(
+                self.error_messages["password_incorrect"], code="password_incorrect"
+            )
+        return old_password
 
 
 class SettingsForm(forms.ModelForm):

@@ -74,21 +74,45 @@ def visitor(request) -> str:
     return f"address:{hashed(client_address(request))}"
 
 
+def _window(scope: str, key: str, rate: Rate) -> tuple[str, int]:
+    """The cache key of ``key``'s current window in ``scope``, and the seconds until it ends."""
+    now = time.time()
+    window = int(now // rate.seconds)
+    return f"limit:{scope}:{hashed(key)}:{window}", max(1, int((window + 1) * rate.seconds - now))
+
+
 def hit(scope: str, key: str, rate: Rate) -> int | None:
     """Count one more for ``key`` in ``scope``; the seconds to wait when it is over ``rate``,
     else None."""
-    now = time.time()
-    window = int(now // rate.seconds)
-    cache_key = f"limit:{scope}:{hashed(key)}:{window}"
+    cache_key, seconds_left = _window(scope, key, rate)
     try:
         cache.add(cache_key, 0, timeout=rate.seconds + 1)
         count = cache.incr(cache_key)
     except Exception:
         logger.warning("rate limit %s not checked: the cache is unavailable", scope, exc_info=True)
         return None
-    if count <= rate.count:
+    return None if count <= rate.count else seconds_left
+
+
+def reached(scope: str, key: str, rate: Rate) -> int | None:
+    """The seconds to wait when ``key`` has already been counted ``rate.count`` times in
+    ``scope``'s window, else None; counts nothing."""
+    cache_key, seconds_left = _window(scope, key, rate)
+    try:
+        count = cache.get(cache_key, 0)
+    except Exception:
+        logger.warning("rate limit %s not checked: the cache is unavailable", scope, exc_info=True)
         return None
-    return max(1, int((window + 1) * rate.seconds - now))
+    return None if count < rate.count else seconds_left
+
+
+def forget(scope: str, key: str, rate: Rate) -> None:
+    """Clear ``key``'s count in ``scope``'s current window."""
+    cache_key, _ = _window(scope, key, rate)
+    try:
+        cache.delete(cache_key)
+    except Exception:
+        logger.warning("rate limit %s not cleared: the cache is unavailable", scope, exc_info=True)
 
 
 def first_time_today(scope: str, key: str, day) -> bool:

@@ -72,7 +72,7 @@ urlpatterns = [
     path("signup/", views.signup, name="signup"),
     path(
         "login/",
-        views.limit_posts("login", account_field="username")(
+        views.limit_password_checks(views.typed_username)(
             auth_views.LoginView.as_view(
                 template_name="items/account/login.html", redirect_authenticated_user=True
             )
@@ -83,9 +83,7 @@ urlpatterns = [
     path("settings/", views.account_settings, name="settings"),
     path(
         "settings/password/",
-        auth_views.PasswordChangeView.as_view(
-            template_name="items/account/password_change_form.html"
-        ),
+        views.limit_password_checks(views.signed_in_username)(views.PasswordChangeView.as_view()),
         name="password_change",
     ),
     path(
@@ -115,9 +113,7 @@ urlpatterns = [
     ),
     path(
         "reset/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(
-            template_name="items/account/password_reset_confirm.html"
-        ),
+        views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(

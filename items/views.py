@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -17,8 +18,9 @@ from django.urls import NoReverseMatch, reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from items import limits, selectors, services
+from items import limits, logins, selectors, services
 from items.forms import (
+    CheckedPasswordChangeForm,
     ItemForm,
     ReviewEditForm,
     ReviewForm,
@@ -60,12 +62,16 @@ SIDEBAR_LINKS = [
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")  # within a bigint
 
 
-def too_many_requests(request, sentence: str, retry_after: int):
+def too_many_requests(request, sentence: str, retry_after: int, *, offer_reset=False):
     """429 with a sentence a person can act on, and when to try again."""
     response = render(
         request,
         "items/too_many_requests.html",
-        {"sentence": sentence, "minutes": max(1, -(-retry_after // 60))},
+        {
+            "sentence": sentence,
+            "minutes": max(1, -(-retry_after // 60)),
+            "offer_reset": offer_reset,
+        },
         status=429,
     )
     response["Retry-After"] = str(retry_after)
@@ -74,7 +80,6 @@ def too_many_requests(request, sentence: str, retry_after: int):
 
 # What a person is told when an account form is refused for its rate, by what was limited.
 _TOO_MANY = {
-    "login": "Too many log-in attempts",
     "signup": "Too many sign-ups",
     "password_reset": "Too many password reset requests",
 }
@@ -82,8 +87,9 @@ _TOO_MANY = {
 
 def limit_posts(scope: str, *, account_field: str | None = None):
     """Refuse (429) POSTs to the view past ``ITEMS_RATES[scope]`` per client address and,
-    when ``account_field`` names the form's account field, per account: guessing passwords
-    from many addresses is limited too."""
+    when ``account_field`` names the form's account field, per account, so that one account
+    cannot be flooded from many addresses. Every POST counts (password checks count only
+    their failures: ``limit_password_checks``)."""
 
     def wrap(view):
         @functools.wraps(view)
@@ -110,6 +116,61 @@ def limit_posts(scope: str, *, account_field: str | None = None):
         return limited
 
     return wrap
+
+
+def limit_password_checks(account_of):
+    """Refuse (429) a POST to a view that checks a password while the client address or the
+    account (``account_of(request)``) has failed too many checks; ``items.logins`` counts the
+    failures. The refusal offers the password reset, which the hold does not stop."""
+
+    def wrap(view):
+        @functools.wraps(view)
+        def limited(request, *args, **kwargs):
+            if request.method == "POST":
+                hold = logins.hold_on(request, account_of(request))
+                if hold is not None:
+                    return too_many_requests(
+                        request,
+                        f"Too many failed log-in attempts {hold.whose}.",
+                        hold.seconds,
+                        offer_reset=True,
+                    )
+            return view(request, *args, **kwargs)
+
+        return limited
+
+    return wrap
+
+
+def typed_username(request) -> str:
+    """The name a log-in form was sent with (the site's and the admin's)."""
+    return request.POST.get("username", "")
+
+
+def signed_in_username(request) -> str:
+    return request.user.get_username() if request.user.is_authenticated else ""
+
+
+class PasswordChangeView(auth_views.PasswordChangeView):
+    """Django's, whose old password is checked through ``authenticate()``, like a log-in."""
+
+    form_class = CheckedPasswordChangeForm
+    template_name = "items/account/password_change_form.html"
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    """Django's; a new password set from the e-mailed link frees the account from a hold
+    that password guessing put on it."""
+
+    template_name = "items/account/password_reset_confirm.html"
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        logins.free_account(form.user.get_username())
+        return response
 
 
 def _page(request, queryset, per_page=None):
@@ -340,7 +401,7 @@ def signup(request):
     form = SignupForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        login(request, user, backend="items.logins.LimitedModelBackend")
         messages.success(request, f"Welcome to Simplici7y, {user.username}.")
         return redirect("home")
     return render(request, "items/account/signup.html", {"form": form})

@@ -63,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "s7.requestid.RequestIdMiddleware",
+    "s7.middleware.ApiErrorsAsJsonMiddleware",
     "s7.middleware.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "uploads.api.limits.ApiBodyLimitMiddleware",
@@ -290,7 +291,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_PAGINATION_CLASS": "s7.pagination.StrictPageNumberPagination",
+    # JSON whatever the Accept header: a browser gets what a script gets (/api/docs/ is the page).
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PAGINATION_CLASS": "s7.pagination.NewestFirstCursorPagination",
     "PAGE_SIZE": 25,
     "DEFAULT_THROTTLE_RATES": {
         "upload_create": env("THROTTLE_UPLOAD_CREATE", "60/min"),
@@ -298,6 +301,8 @@ REST_FRAMEWORK = {
         # Reads include the uploader polling progress, a few files at a time.
         "upload_read": env("THROTTLE_UPLOAD_READ", "1200/min"),
         "upload_write": env("THROTTLE_UPLOAD_WRITE", "600/min"),
+        # The site's public lists and objects, per client address (or per signed-in user).
+        "public_read": env("THROTTLE_PUBLIC_READ", "120/min"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -313,6 +318,9 @@ SPECTACULAR_SETTINGS = {
         "s7.schema.document_errors",
     ],
 }
+
+# Django's own, which checks no password for an address or account that failed too often.
+AUTHENTICATION_BACKENDS = ["items.logins.LimitedModelBackend"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -337,6 +345,8 @@ TRUSTED_PROXY_COUNT = envint("TRUSTED_PROXY_COUNT", 1 if PRODUCTION else 0)
 # Rates per client address (and per account where it applies): "10/min", "20/15min", "5/hour".
 ITEMS_RATE_DOWNLOAD = env("ITEMS_RATE_DOWNLOAD", "60/min")
 ITEMS_RATES = {
+    # Failed password checks (log-in pages, the admin's, the old password of a change); a
+    # success counts nothing.
     "login": {
         "address": env("ITEMS_RATE_LOGIN_ADDRESS", "30/15min"),
         "account": env("ITEMS_RATE_LOGIN_ACCOUNT", "10/15min"),

@@ -160,12 +160,13 @@ def test_it_limits_how_many_uploads_are_open_at_once(alice_api):
 
 
 def test_it_throttles_creation_with_retry_after(alice_api, monkeypatch):
-    from django.core.cache import cache
     from rest_framework.throttling import ScopedRateThrottle
+
+    from tests.fixtures.counts import forget_this_runs_counts
 
     # DRF reads the rates once, at import; a tighter rate is set on the class for this test only.
     monkeypatch.setattr(ScopedRateThrottle, "THROTTLE_RATES", {"upload_create": "2/min"})
-    cache.clear()
+    forget_this_runs_counts()
     statuses = [
         alice_api.post(
             "/api/uploads/",
@@ -174,7 +175,7 @@ def test_it_throttles_creation_with_retry_after(alice_api, monkeypatch):
         )
         for _ in range(3)
     ]
-    cache.clear()
+    forget_this_runs_counts()
     assert [r.status_code for r in statuses] == [201, 201, 429]
     assert int(statuses[2]["Retry-After"]) > 0
 

@@ -9,9 +9,9 @@ import uuid
 from urllib.parse import urlparse
 
 import pytest
-from django.core.cache import cache
 from django.test import override_settings
 
+from tests.fixtures.counts import forget_this_runs_counts
 from tests.fixtures.uploading import b64_sha256, put_part, sign, start_upload
 from uploads.api.limits import BodyTooLarge, LimitedJSONParser
 from uploads.storage import s3
@@ -110,7 +110,7 @@ def test_every_upload_endpoint_is_throttled(alice_api, monkeypatch, method, path
     # DRF reads the rates once, into the class; two calls a minute for every scope.
     rates = {name: "2/min" for name in SimpleRateThrottle.THROTTLE_RATES}
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
-    cache.clear()
+    forget_this_runs_counts()
     url = path.format(id=upload["id"])
     call = getattr(alice_api, method)
     answers = [
@@ -157,7 +157,7 @@ def test_a_throttle_window_opens_at_the_first_request_and_closes_after_its_perio
     from rest_framework.throttling import SimpleRateThrottle
 
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {"upload_read": "2/s"})
-    cache.clear()
+    forget_this_runs_counts()
 
     def answers():
         return [alice_api.get("/api/uploads/purposes/") for _ in range(3)]

@@ -1,0 +1,50 @@
+"""An image's inline URL is signed once and handed out again for the first sixth of its life,
+so a page or list of many images costs no signing and browsers cache each image."""
+
+import pytest
+
+from uploads.storage import s3
+
+
+@pytest.fixture
+def signings(monkeypatch):
+    monkeypatch.setattr(s3, "_inline_urls", {})
+    client = s3.client()
+    real = client.generate_presigned_url
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs["Params"]["Key"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(client, "generate_presigned_url", counting)
+    return calls
+
+
+def test_an_inline_url_is_signed_once_and_handed_out_again(signings):
+    first = s3.presigned_inline_get("uploads/screenshot/a/thumb.jpg")
+    again = s3.presigned_inline_get("uploads/screenshot/a/thumb.jpg")
+    other = s3.presigned_inline_get("uploads/screenshot/b/thumb.jpg")
+    assert first == again != other
+    assert "X-Amz-Signature" in first and "response-content-type=image%2Fjpeg" in first
+    assert signings == ["uploads/screenshot/a/thumb.jpg", "uploads/screenshot/b/thumb.jpg"]
+
+
+def test_another_type_or_life_is_another_url(signings):
+    s3.presigned_inline_get("uploads/x.png", content_type="image/png")
+    s3.presigned_inline_get("uploads/x.png", content_type="image/jpeg")
+    s3.presigned_inline_get("uploads/x.png", content_type="image/jpeg", expires_in=60)
+    assert len(signings) == 3
+
+
+def test_after_a_sixth_of_its_life_a_new_url_is_signed(signings, monkeypatch, settings):
+    settings.UPLOADS_INLINE_URL_EXPIRES = 600
+    clock = [1000.0]
+    monkeypatch.setattr(s3.time, "monotonic", lambda: clock[0])
+    s3.presigned_inline_get("uploads/screenshot/a/thumb.jpg")
+    clock[0] += 99
+    s3.presigned_inline_get("uploads/screenshot/a/thumb.jpg")
+    assert len(signings) == 1
+    clock[0] += 2
+    s3.presigned_inline_get("uploads/screenshot/a/thumb.jpg")
+    assert len(signings) == 2
