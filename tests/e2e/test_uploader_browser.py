@@ -21,6 +21,7 @@ from PIL import Image
 from playwright.sync_api import sync_playwright
 
 from tests.fixtures import ROOT
+from tests.fixtures.uploading import wait_for_sha256
 from tests.fixtures.worker_app import stall_stage
 from uploads.core.models import Upload
 from uploads.core.parts import held_parts
@@ -224,7 +225,7 @@ def test_a_64_mib_file_uploads_from_the_page_and_is_stored_whole(page, tmp_path)
     elapsed = time.monotonic() - started
 
     upload = Upload.objects.get(owner__username="alice", state="ready")
-    assert upload.sha256 == hashlib.sha256(data).hexdigest()
+    assert wait_for_sha256(upload.pk).sha256 == hashlib.sha256(data).hexdigest()
     assert s3.sha256_of_object(upload.key, upload.size) == hashlib.sha256(data).hexdigest()
     assert counts(number for number, _ in page.puts) == {
         n: 1 for n in range(1, upload.part_count + 1)
@@ -264,7 +265,7 @@ def test_a_part_whose_first_attempt_fails_is_sent_again_and_nothing_else_is(page
     assert_ready(page, "version_file")
 
     upload = Upload.objects.get(owner__username="alice")
-    assert upload.sha256 == hashlib.sha256(data).hexdigest()
+    assert wait_for_sha256(upload.pk).sha256 == hashlib.sha256(data).hexdigest()
     assert failed, "the interception never saw part 3"
     assert counts(number for number, _ in page.puts) == {1: 1, 2: 1, 3: 2, 4: 1}
     assert "failed" not in page.evaluate("window.s7States")
@@ -310,7 +311,7 @@ def test_reloading_mid_upload_and_picking_the_file_again_sends_only_the_missing_
     assert_ready(page, "version_file")
     fresh = Upload.objects.exclude(pk=unfinished.pk).get(owner__username="alice")
     assert creates(page) == 1
-    assert fresh.sha256 == hashlib.sha256(impostor).hexdigest()
+    assert wait_for_sha256(fresh.pk).sha256 == hashlib.sha256(impostor).hexdigest()
     assert sorted(number for number, _ in page.puts) == list(range(1, fresh.part_count + 1))
 
     # The original, picked again in another browser, resumes: only the parts S3 lacks are sent.
@@ -322,7 +323,7 @@ def test_reloading_mid_upload_and_picking_the_file_again_sends_only_the_missing_
     assert_ready(page, "version_file")
     unfinished.refresh_from_db()
     assert unfinished.state == "ready"
-    assert unfinished.sha256 == hashlib.sha256(original).hexdigest()
+    assert wait_for_sha256(unfinished.pk).sha256 == hashlib.sha256(original).hexdigest()
     assert creates(page) == 0
     assert sorted(number for number, _ in page.puts) == list(range(3, unfinished.part_count + 1))
     assert all(upload_id == unfinished.s3_upload_id for _, upload_id in page.puts)
@@ -351,7 +352,7 @@ def test_pausing_and_resuming_sends_only_the_parts_not_yet_stored(page, tmp_path
     assert_ready(page, "version_file")
 
     upload = Upload.objects.get(owner__username="alice")
-    assert upload.sha256 == hashlib.sha256(data).hexdigest()
+    assert wait_for_sha256(upload.pk).sha256 == hashlib.sha256(data).hexdigest()
     assert sorted(number for number, _ in page.puts) == list(range(3, upload.part_count + 1))
 
 
@@ -379,7 +380,7 @@ def test_an_expired_part_url_is_replaced_without_the_user_seeing_an_error(page, 
     assert_ready(page, "version_file")
 
     upload = Upload.objects.get(owner__username="alice")
-    assert upload.sha256 == hashlib.sha256(data).hexdigest()
+    assert wait_for_sha256(upload.pk).sha256 == hashlib.sha256(data).hexdigest()
     assert [status for number, status in page.part_statuses if number == 2] == [403, 200]
     assert "failed" not in page.evaluate("window.s7States")
 

@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 
 from tests.fixtures import ROOT
+from tests.fixtures.uploading import wait_for_sha256
 from uploads.client import ApiError, S7Client
 from uploads.core.models import Upload
 from uploads.storage import s3
@@ -55,7 +56,7 @@ def test_it_uploads_a_file_in_parallel_parts_and_waits_until_ready(
     assert result.parts_sent == [1, 2, 3] and result.parts_skipped == []
     assert not result.resumed
     assert result.sign_requests == 1
-    assert Upload.objects.get(pk=result.id).sha256 == sha256_hex(path)
+    assert wait_for_sha256(result.id).sha256 == sha256_hex(path)
 
 
 def test_it_resumes_an_interrupted_upload_sending_only_the_missing_parts(
@@ -88,7 +89,7 @@ def test_it_resumes_an_interrupted_upload_sending_only_the_missing_parts(
     assert result.parts_skipped == sorted(held_before)
     assert result.parts_sent == sorted({1, 2, 3, 4, 5} - held_before)
     assert result.state == "ready", result.error
-    assert Upload.objects.get(pk=result.id).sha256 == sha256_hex(path)
+    assert wait_for_sha256(result.id).sha256 == sha256_hex(path)
 
 
 def test_it_retries_a_part_the_network_dropped_and_tells_the_server(
@@ -143,7 +144,7 @@ def test_it_sends_again_a_held_part_whose_content_is_not_the_files_any_more(
     # upload; the client then starts afresh. Either way part 1 is never taken from S3's copy.
     assert 1 not in result.parts_skipped
     assert result.state == "ready", result.error
-    assert Upload.objects.get(pk=result.id).sha256 == sha256_hex(path)
+    assert wait_for_sha256(result.id).sha256 == sha256_hex(path)
     stale.refresh_from_db()
     assert str(stale.pk) == result.id or stale.state == "aborted"
 
@@ -189,7 +190,7 @@ def test_its_command_line_uploads_a_file(live_server, celery_worker, token, tmp_
     assert finished.returncode == 0, finished.stderr
     result = json.loads(finished.stdout)
     assert result["state"] == "ready"
-    assert Upload.objects.get(pk=result["id"]).sha256 == sha256_hex(path)
+    assert wait_for_sha256(result["id"]).sha256 == sha256_hex(path)
 
 
 # --- python manage.py test_upload_performance ------------------------------------------------
