@@ -273,6 +273,56 @@ def test_a_part_whose_first_attempt_fails_is_sent_again_and_nothing_else_is(page
     assert (upload.parts_retried, upload.resumed) == (1, False)
 
 
+def test_an_outage_longer_than_any_retry_heals_by_itself_resending_only_the_parts_in_flight(
+    page, tmp_path
+):
+    data = a_zip(tmp_path / "map.zip", 80 * MiB)
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    # A link slow enough that the outage catches parts on their way.
+    link = {"latency": 20, "downloadThroughput": -1, "uploadThroughput": 6 * MiB}
+    network.send("Network.emulateNetworkConditions", {"offline": False, **link})
+    cut_off = []  # part numbers of the PUTs the outage failed
+    page.on(
+        "requestfailed",
+        lambda request: (
+            request.method == "PUT"
+            and _part_of(request.url)
+            and cut_off.append(_part_of(request.url)[0])
+        ),
+    )
+    open_demo(page)
+    pick(page, "version_file", tmp_path / "map.zip")
+    wait_for(page, lambda: page.puts, "the first part's PUT")
+    page.wait_for_timeout(1500)
+
+    # The browser loses its connection, as DevTools' offline switch makes it.
+    network.send("Network.emulateNetworkConditions", {"offline": True, **link})
+    page.wait_for_selector('#id_version_file-uploader[data-s7-state="offline"]')
+    assert "Waiting for the connection to come back" in status_of(page, "version_file")
+    # Longer than the capped retries of other failures add up to (about 15 s): nothing gives
+    # up meanwhile.
+    page.wait_for_timeout(22_000)
+    assert uploader(page, "version_file").get_attribute("data-s7-state") == "offline"
+
+    network.send("Network.emulateNetworkConditions", {"offline": False, **link})
+    assert_ready(page, "version_file")  # and nobody pressed anything
+
+    upload = Upload.objects.get(owner__username="alice")
+    sent = counts(number for number, _ in page.puts)
+    assert set(sent) == set(range(1, upload.part_count + 1))
+    # Bytes sent twice: only the parts the outage cut off, each once more. Each of them held
+    # one of the uploader's 6 slots while it waited, so no other part started meanwhile; a part
+    # S3 stored is never sent again.
+    assert {number for number, times in sent.items() if times > 1} == set(cut_off)
+    assert 1 <= len(cut_off) <= 6 and max(sent.values()) <= 2
+    assert counts(number for number, status in page.part_statuses if status == 200) == {
+        number: 1 for number in sent
+    }
+    assert "failed" not in page.evaluate("window.s7States")
+    assert wait_for_sha256(upload.pk).sha256 == hashlib.sha256(data).hexdigest()
+
+
 def test_reloading_mid_upload_and_picking_the_file_again_sends_only_the_missing_parts(
     page, signed_in_page, alice, tmp_path
 ):
