@@ -71,13 +71,14 @@ def upload_finish_completion(*, upload: Upload) -> Upload:
         found = "no object" if head is None else f"{head['ContentLength']:,} bytes"
         upload.fail(f"S3 holds {found} where {upload.size:,} bytes were planned.")
         return upload
-    expected = composite_sha256([records[n] for n in range(1, upload.part_count + 1)])
+    signed = [records.get(n) for n in range(1, upload.part_count + 1)]
+    expected = composite_sha256(signed) if all(signed) else None
     held_checksum = head.get("ChecksumSHA256")
     # S3 refuses at completion a listed checksum that differs from its part's, so this only
     # fails on an S3 that does not check that list: its object is then not the parts signed.
-    # An S3 that keeps no checksum for the object (AWS and SeaweedFS both keep one) leaves the proof
-    # to the parts' checks.
-    if held_checksum and held_checksum != expected:
+    # An S3 that keeps no checksum for the object (AWS and SeaweedFS both keep one) leaves
+    # the proof to the parts' checks.
+    if held_checksum and expected and held_checksum != expected:
         upload.fail(
             "S3 assembled an object whose checksum is not that of the parts signed "
             f"({held_checksum} where {expected} was expected)."
