@@ -43,7 +43,7 @@ def upload_finish_completion(*, upload: Upload) -> Upload:
     records = dict(
         UploadPart.objects.filter(upload=upload).values_list("part_number", "checksum_sha256")
     )
-    held_list = held_parts(upload)
+    held_list = held_parts(upload, recent=True)
     problems = problems_with(upload, held_list, {}) if held_list else {}
     if problems and not _object_is_whole(upload):
         # The parts changed after the web request checked them (a part re-sent meanwhile).

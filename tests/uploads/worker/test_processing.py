@@ -11,7 +11,10 @@ from PIL import Image
 
 from tests.fixtures.uploading import (
     b64_sha256,
+    part_bytes,
+    put_part,
     send_all_parts,
+    sign,
     start_upload,
     wait_for_sha256,
     wait_for_state,
@@ -38,6 +41,7 @@ from uploads.worker import checksum, completion, processing
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FINAL = {"ready", "failed"}
+NO_WORKER = "tests-no-worker"  # a queue no worker takes tasks from
 MiB = 1024 * 1024
 
 
@@ -354,3 +358,50 @@ def test_an_object_whose_s3_checksum_is_not_that_of_the_signed_parts_fails(alice
     assert "checksum is not that of the parts signed" in done.error
     monkeypatch.setattr(s3, "head_object", real_head)
     wait_until_deleted(done.key)
+
+
+def test_the_worker_completes_with_the_listing_the_complete_request_checked(
+    alice_api, monkeypatch, settings
+):
+    settings.CELERY_TASK_DEFAULT_QUEUE = NO_WORKER  # this test is the worker
+    data = b"PK\x03\x04" + os.urandom(9 * MiB)
+    upload = start_upload(alice_api, data, filename="map.zip")
+    send_all_parts(alice_api, upload, data)
+    listings = []
+    real = s3.list_parts
+    monkeypatch.setattr(s3, "list_parts", lambda **kw: listings.append(kw) or real(**kw))
+
+    assert (
+        alice_api.post(f"/api/uploads/{upload['id']}/complete/", {}, format="json").status_code
+        == 202
+    )
+    done = processing.upload_process(upload=Upload.objects.get(pk=upload["id"]))
+
+    assert done.state == "ready", done.error
+    assert len(listings) == 1  # the request's: the worker did not ask S3 again
+
+
+def test_a_part_replaced_after_the_complete_request_checked_it_never_ends_in_the_object(
+    alice_api, settings
+):
+    settings.CELERY_TASK_DEFAULT_QUEUE = NO_WORKER  # this test is the worker
+    data = b"PK\x03\x04" + os.urandom(9 * MiB)
+    other = b"PK\x03\x04" + os.urandom(9 * MiB)
+    upload = start_upload(alice_api, data, filename="map.zip")
+    first_url = sign(alice_api, upload, other, [1])[1]  # signed, then replaced by the next
+    send_all_parts(alice_api, upload, data)
+    assert (
+        alice_api.post(f"/api/uploads/{upload['id']}/complete/", {}, format="json").status_code
+        == 202
+    )
+    # The earlier URL is still valid for the other content: S3 takes it after the check.
+    assert put_part(first_url, part_bytes(upload, other, 1)).status_code == 200
+
+    done = processing.upload_process(upload=Upload.objects.get(pk=upload["id"]))
+
+    # S3 refuses to assemble a part whose ETag or SHA-256 is not the one listed, or (SeaweedFS
+    # keeps every copy of a part) assembles the copy listed: never the other content.
+    if done.state == "ready":
+        assert hashlib.sha256(stored(done.key)).hexdigest() == hashlib.sha256(data).hexdigest()
+    else:
+        assert done.state == "failed" and "S3 refused" in done.error, done.error
