@@ -18,7 +18,7 @@ const PROGRESS_REPORT_EVERY_MS = 15_000
 // The worker makes an upload ready a fraction of a second after completion whatever its size
 // (it reads only the object's first and last bytes; its SHA-256 comes later): ask often at
 // first, then less and less (a screenshot's renditions take longer).
-const POLL_DELAYS = [100, 100, 150, 250, 500, 1000, 2000]
+const POLL_DELAYS = [100, 100, 100, 100, 150, 250, 500, 1000, 2000]
 const PLACEHOLDER_ID = '00000000-0000-0000-0000-000000000000'
 
 let serverRules = null

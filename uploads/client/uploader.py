@@ -112,7 +112,7 @@ class _Plan:
 # ready; the uploader asks again then, and from then on at a short, growing interval.
 # The worker makes an upload ready a fraction of a second after completion whatever its size
 # (its SHA-256 comes later): ask often at first, then less and less.
-POLL_DELAYS = (0.1, 0.1, 0.15, 0.25, 0.5, 1.0, 2.0)
+POLL_DELAYS = (0.1, 0.1, 0.1, 0.1, 0.15, 0.25, 0.5, 1.0, 2.0)
 # While the connection is down: how long to wait before asking the site again, growing.
 OUTAGE_RECHECK_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0)
 
