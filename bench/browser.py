@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 from django.conf import settings
 from django.core.management import call_command
@@ -19,6 +22,7 @@ from django.test import Client
 
 from bench.common import MiB, bench_user, median, ratio, table, write_random_file
 from bench.services import ROOT, CpuAccount, Services
+from bench.transfer import ready_figures
 from uploads.client import S7Client
 from uploads.core.models import Upload
 from uploads.core.plan import plan_parts
@@ -136,9 +140,10 @@ def _s7_page_run(browser, web_url, cookie, file: Path, user) -> dict:
     if run["marks"].get("state") != "ready":
         raise RuntimeError(f"S7's page ended {run['marks']}")
     upload = Upload.objects.filter(owner=user).order_by("-created_at").first()
+    # The worker's share (the complete request's hand-over → ready), and the SHA-256 stored
+    # after ready: the next run starts once it is.
+    run.update(ready_figures(str(upload.pk)))
     s3.delete_object(upload.key)
-    # The worker's share: from the complete request's hand-over to ready.
-    run["worker"] = (upload.ready_at - upload.completing_at).total_seconds()
     return run
 
 
@@ -164,6 +169,7 @@ def _client_run(services: Services, token: str, file: Path) -> dict:
     client = S7Client(services.web.url, token, workers=CLIENT_WORKERS, progress=False)
     result = client.upload(str(file), purpose="version_file", resume=False, wait=True)
     assert result.state == "ready", result.error
+    ready_figures(result.id)
     s3.delete_object(Upload.objects.get(pk=result.id).key)
     return {
         "transfer": result.upload_seconds,
@@ -202,6 +208,7 @@ def run(services: Services, sizes, workdir: Path) -> tuple[str, dict]:
                 s7_runs.append(_s7_page_run(browser, web_url, cookie, file, user))
                 stock_runs.append(_stock_page_run(browser, web_url, cookie, file, part_size))
                 client_runs.append(_client_run(services, token, file))
+            outage = outage_runs(browser, web_url, cookie, user, workdir, smoke=size < 64 * MiB)
         finally:
             browser.close()
 
@@ -256,9 +263,9 @@ def run(services: Services, sizes, workdir: Path) -> tuple[str, dict]:
         "per run) picks the file on the page; the transfer ends when Uppy reports the upload "
         "done (every part stored and the complete request answered: stock Uppy's complete "
         "assembles the object on S3 in the request, S7's hands it to the worker). S7's "
-        '"ready" comes after the worker assembled the object and read it back to verify its '
-        f"size, type and SHA-256: {ready_lag:.2f} s after the transfer (median), of which the "
-        f"worker took {worker_time:.2f} s (completing → ready, from the upload's timestamps); "
+        '"ready" comes after the worker assembled the object and checked its size, S3\'s '
+        f"checksum of its parts and its type: {ready_lag:.2f} s after the transfer (median), of "
+        f"which the worker took {worker_time:.2f} s (completing → ready, from the upload's timestamps); "
         "the rest is the page's polling. Main-thread time is Chromium's TaskDuration for the "
         "page from the pick to the end of the transfer (Web Workers not included). Targets: S7's "
         "transfer ≥ 0.9× stock Uppy's; \"ready\" no more than the worker's verification later."
@@ -270,4 +277,201 @@ def run(services: Services, sizes, workdir: Path) -> tuple[str, dict]:
         "SeaweedFS checks each part's signed SHA-256 as AWS would, on the same two cores that "
         "stock Uppy's transfer already keeps busy.\n\n" + table(["", *kinds, "all"], cpu_rows)
     )
+    text += "\n\n**Time to ready.**\n\n" + ready_table(s7_runs, client_runs, size)
+    text += "\n\n**An outage that heals itself.**\n\n" + outage
     return text, figures
+
+
+# --- Time to ready ---------------------------------------------------------------------------
+
+
+def ready_table(s7_runs, client_runs, size: int) -> str:
+    """Transfer end → ready as the page and the Python client see it, and the worker's share."""
+
+    def row(name, runs):
+        lags = [r["ended"] - r["transfer"] for r in runs]
+        worker = [r["worker"] for r in runs if "worker" in r]
+        return [
+            name, f"{size // MiB:,} MiB", ", ".join(f"{lag:.2f}" for lag in lags),
+            f"{median(lags):.2f}", f"{median(worker):.2f}" if worker else "—",
+            ", ".join(f"{r['sha256_after_ready']:.1f}" for r in runs if "sha256_after_ready" in r)
+            or "—",
+        ]  # fmt: skip
+
+    return table(
+        [
+            "",
+            "file",
+            "transfer end → ready (s, each run)",
+            "median (s)",
+            "worker's share (s, median)",
+            "SHA-256 stored after ready (s)",
+        ],
+        [row("S7's page", s7_runs), row("S7's Python client", client_runs)],
+    ) + (  # fmt: skip
+        "\n\nThe page's transfer ends when Uppy reports the upload done (the complete request "
+        "answered); ready is when the field shows it. The worker's share runs from the complete "
+        "request's hand-over to the ready transition (CompleteMultipartUpload, HeadObject with "
+        "the composite SHA-256 of the signed parts, two ranged reads to sniff the type); the "
+        "rest is the task's pick-up and the polling. The whole file's SHA-256 comes after ready, "
+        "in a task of its own. Target: ≤ 0.5 s."
+    )
+
+
+# --- An outage that heals itself -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outage:
+    file_mib: int
+    up_mbit: float
+    latency_ms: int
+    cut_after_s: float  # after the pick
+    seconds: float
+
+    @property
+    def link(self) -> dict:
+        return {
+            "latency": self.latency_ms,
+            "uploadThroughput": self.up_mbit * 1e6 / 8,
+            "downloadThroughput": -1,
+        }
+
+
+HOME_LINE_OUTAGE = Outage(file_mib=64, up_mbit=20, latency_ms=80, cut_after_s=8, seconds=30)
+# --smoke's sizes: the same run in seconds, so that it cannot rot.
+SMOKE_OUTAGE = Outage(file_mib=12, up_mbit=100, latency_ms=20, cut_after_s=0.3, seconds=2)
+
+
+def _part_number(url: str) -> int | None:
+    found = parse_qs(urlparse(url).query).get("partNumber")
+    return int(found[0]) if found else None
+
+
+def _outage_page_run(browser, web_url, cookie, path, prepare, picker, file, outage, cut) -> dict:
+    """One upload through the emulated link (DevTools' network emulation of the page), going
+    offline ``outage.cut_after_s`` after the pick for ``outage.seconds`` when ``cut``."""
+    context = browser.new_context(base_url=web_url, viewport={"width": 1000, "height": 1000})
+    try:
+        context.add_cookies([cookie])
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        network = context.new_cdp_session(page)
+        network.send("Network.enable")
+        network.send("Network.emulateNetworkConditions", {"offline": False, **outage.link})
+        puts = Counter()
+        page.on(
+            "request",
+            lambda request: (
+                request.method == "PUT"
+                and (number := _part_number(request.url))
+                and puts.update([number])
+            ),
+        )
+        page.goto(path)
+        prepare(page)
+        started = page.evaluate("performance.now()")
+        page.locator(picker).first.set_input_files(str(file))
+        waiting_shown = False
+        if cut:
+            page.wait_for_timeout(outage.cut_after_s * 1000)
+            network.send("Network.emulateNetworkConditions", {"offline": True, **outage.link})
+            page.wait_for_timeout(outage.seconds * 1000)
+            waiting_shown = "Waiting for the connection" in page.content()
+            network.send("Network.emulateNetworkConditions", {"offline": False, **outage.link})
+        page.wait_for_function(
+            "() => window.benchMarks.transferred || window.benchMarks.error",
+            polling=100, timeout=TIMEOUT_MS,
+        )  # fmt: skip
+        marks = page.evaluate("window.benchMarks")
+        ended = marks.get("transferred")
+        return {
+            "marks": marks,
+            "transfer": (ended - started) / 1000 if ended else None,
+            "puts": puts,
+            "waiting_shown": waiting_shown,
+        }
+    finally:
+        context.close()
+
+
+def outage_runs(browser, web_url, cookie, user, workdir: Path, *, smoke: bool) -> str:
+    """S7's page and stock Uppy on the home line, each without and with an outage: the time
+    the outage cost beyond its own length, and the part PUTs started more than once."""
+    outage = SMOKE_OUTAGE if smoke else HOME_LINE_OUTAGE
+    size = outage.file_mib * MiB
+    file = write_random_file(workdir / "outage.bin", size)
+    plan = plan_parts(size)
+
+    def s7(cut):
+        def prepare(page):
+            for field in ("version_file", "screenshot"):
+                page.wait_for_selector(f'#id_{field}-uploader[data-s7-state="idle"]')
+            page.evaluate(S7_HOOKS)
+
+        run = _outage_page_run(
+            browser, web_url, cookie, "/uploads/demo/", prepare,
+            "#id_version_file-uploader input.uppy-Dashboard-input[name='files[]']", file, outage,
+            cut,
+        )  # fmt: skip
+        upload = Upload.objects.filter(owner=user).order_by("-created_at").first()
+        if run["transfer"] is not None:
+            run.update(ready_figures(str(upload.pk)))
+        s3.delete_object(upload.key)
+        return run
+
+    def stock(cut):
+        def prepare(page):
+            page.wait_for_selector(
+                "#stock input.uppy-Dashboard-input[name='files[]']", state="attached"
+            )
+
+        run = _outage_page_run(
+            browser, web_url, cookie, f"/bench/stock/?part_size={plan.part_size}", prepare,
+            "#stock input.uppy-Dashboard-input[name='files[]']", file, outage, cut,
+        )  # fmt: skip
+        if run["marks"].get("key"):
+            s3.delete_object(run["marks"]["key"])
+        return run
+
+    rows = []
+    for name, way in (("stock `@uppy/aws-s3` (baseline)", stock), ("S7's uploader", s7)):
+        calm, cut = way(False), way(True)
+        if cut["transfer"] is None:
+            lost = "gave up: " + (cut["marks"].get("error") or "")[:80]
+            beyond = "—"
+        else:
+            lost_s = cut["transfer"] - calm["transfer"]
+            lost = f"{lost_s:.1f}"
+            beyond = f"{lost_s - outage.seconds:+.1f}"
+        again = {n: times - 1 for n, times in cut["puts"].items() if times > 1}
+        twice_bytes = sum(plan.part_length(n) * extra for n, extra in again.items())
+        rows.append(
+            [name, f"{calm['transfer']:.1f}",
+             f"{cut['transfer']:.1f}" if cut["transfer"] is not None else "—", lost, beyond,
+             f"{sum(again.values())} ({twice_bytes / MiB:.0f} MiB)",
+             "yes" if cut["waiting_shown"] else "no"]
+        )  # fmt: skip
+    file.unlink()
+    return table(
+        [
+            "",
+            "transfer, no outage (s)",
+            "transfer with the outage (s)",
+            "time lost (s)",
+            f"lost beyond the outage's {outage.seconds:g} s",
+            "part PUTs started again (bytes)",
+            "says it waits for the connection",
+        ],
+        rows,
+    ) + (  # fmt: skip
+        f"\n\n{outage.file_mib} MiB file, parts of {plan.part_size // MiB} MiB, through "
+        f"Chromium's network emulation of the page (DevTools `Network.emulateNetworkConditions`: "
+        f"{outage.up_mbit:g} Mbit/s up, {outage.latency_ms} ms latency); offline "
+        f"{outage.cut_after_s:g} s after the pick for {outage.seconds:g} s, then the same link "
+        "again; no click. Time lost: the transfer with the outage less the same page's transfer "
+        "without one, in the same run. A part PUT started again after the outage counts its "
+        "whole part, an upper bound of the bytes sent twice (an attempt the offline browser "
+        "refuses at once sends nothing). Target: S7 finishes by itself, losing no more than "
+        "stock Uppy."
+    )

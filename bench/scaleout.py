@@ -64,6 +64,10 @@ def _round(webs, workers, tokens, file: Path, uploads: int) -> dict:
             elif line.get("to") == "failed":
                 failed += 1
     expected = hashlib.sha256(file.read_bytes()).hexdigest()
+    # The whole file's SHA-256 is computed after ready, in a task of its own.
+    deadline = time.monotonic() + 300
+    while Upload.objects.filter(pk__in=ids, sha256="").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
     stored = {
         str(pk): sha256
         for pk, sha256 in Upload.objects.filter(pk__in=ids).values_list("pk", "sha256")

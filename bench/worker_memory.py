@@ -235,7 +235,11 @@ def _run_one(name, command, env, owner, inputs, root) -> dict:
         current_app.send_task(PROCESS_UPLOAD, args=[str(upload.pk)], **processing_options(upload))
     ids = [upload.pk for upload in uploads]
     deadline = time.monotonic() + 900
-    while Upload.objects.filter(pk__in=ids).exclude(state__in=FINAL_STATES).exists():
+    # Until every upload has ended and every ready one has its SHA-256 (read back after ready).
+    while (
+        Upload.objects.filter(pk__in=ids).exclude(state__in=FINAL_STATES).exists()
+        or Upload.objects.filter(pk__in=ids, state="ready", sha256="").exists()
+    ):
         if time.monotonic() > deadline or process.popen.poll() is not None:
             break
         time.sleep(0.2)

@@ -68,7 +68,13 @@ class VersionSerializer(serializers.ModelSerializer):
     def get_size(self, version):
         return version.file.size if version.file else None
 
-    @extend_schema_field(serializers.CharField(allow_null=True))
+    @extend_schema_field(
+        serializers.CharField(
+            allow_null=True,
+            help_text="The file's SHA-256 (hex); null for a link, and while the file is being "
+            "verified or, once it is ready, its SHA-256 computed.",
+        )
+    )
     def get_sha256(self, version):
         return (version.file.sha256 or None) if version.file else None
 

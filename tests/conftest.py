@@ -132,6 +132,24 @@ def published_tasks():
     before_task_publish.disconnect(record)
 
 
+@pytest.fixture
+def published_sha256_tasks():
+    """Upload ids of the tasks computing a ready upload's SHA-256 really sent while the test runs."""
+    from celery.signals import before_task_publish
+
+    from uploads.core.dispatch import COMPUTE_SHA256
+
+    sent = []
+
+    def record(sender=None, body=None, **kwargs):
+        if sender == COMPUTE_SHA256:
+            sent.append(body[0][0])
+
+    before_task_publish.connect(record, weak=False)
+    yield sent
+    before_task_publish.disconnect(record)
+
+
 # --- People ---------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ PROCESS_UPLOAD = "uploads.process_upload"
 EXPIRE_STALE_UPLOADS = "uploads.expire_stale_uploads"
 SWEEP_STUCK_UPLOADS = "uploads.sweep_stuck_uploads"
 CLEANUP_STORAGE = "uploads.cleanup_storage"
+COMPUTE_SHA256 = "uploads.compute_sha256"
 
 
 def beat_schedule(

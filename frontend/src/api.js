@@ -1,5 +1,7 @@
 // S7's upload API as the uploader calls it: session auth with Django's CSRF token, JSON in and
 // out, and retries with backoff where trying again can help (network errors, 5xx, throttling).
+// Through an outage of the connection a call waits, however long it lasts, and is sent again.
+import { Connection } from './connection.js'
 
 const RETRY_DELAYS = [500, 1000, 2000, 4000, 8000]
 
@@ -54,9 +56,12 @@ function retryable(status, response) {
 export class Api {
   constructor(base) {
     this.base = base.endsWith('/') ? base : `${base}/`
+    this.connection = new Connection(`${this.base}purposes/`)
   }
 
-  async request(method, path, { body, signal, retries = RETRY_DELAYS } = {}) {
+  // `untilConnected: false` for a call that is only a hint (a progress report): it is dropped
+  // rather than kept waiting through an outage.
+  async request(method, path, { body, signal, retries = RETRY_DELAYS, untilConnected = true } = {}) {
     const url = this.base + path
     for (let attempt = 0; ; attempt++) {
       let response
@@ -74,6 +79,11 @@ export class Api {
           signal,
         })
       } catch (error) {
+        if (untilConnected && !signal?.aborted && error?.name !== 'AbortError' && await this.connection.isDown()) {
+          await this.connection.untilBack(signal)
+          attempt-- // an outage spends none of the retries
+          continue
+        }
         if (signal?.aborted || attempt >= retries.length) {
           if (error?.name === 'AbortError') throw error
           throw new ApiError('The site could not be reached; check your connection and try again.')

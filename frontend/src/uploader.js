@@ -15,9 +15,10 @@ const PARALLEL_PARTS = 6
 const PART_RETRY_DELAYS = [500, 1000, 2000, 4000, 8000]
 const MAX_URL_REFRESHES = 3
 const PROGRESS_REPORT_EVERY_MS = 15_000
-const FIRST_POLL_AFTER_MS = 250
-const POLL_DELAYS = [250, 250, 500, 1000, 2000]
-const LONGEST_WAIT_FOR_EXPECTED_MS = 3_000 // an estimate can be wrong: never trusted for long
+// The worker makes an upload ready a fraction of a second after completion whatever its size
+// (it reads only the object's first and last bytes; its SHA-256 comes later): ask often at
+// first, then less and less (a screenshot's renditions take longer).
+const POLL_DELAYS = [100, 100, 100, 100, 150, 250, 500, 1000, 2000]
 const PLACEHOLDER_ID = '00000000-0000-0000-0000-000000000000'
 
 let serverRules = null
@@ -133,6 +134,7 @@ class FieldUploader {
     })
     this.uppy.addPreProcessor((fileIDs) => this.#prepare(fileIDs))
     this.uppy.addPostProcessor((fileIDs) => this.#awaitProcessing(fileIDs))
+    this.api.connection.watch((down) => this.#connectionChanged(down))
     this.#listen()
     this.#start()
   }
@@ -297,7 +299,7 @@ class FieldUploader {
     const now = Date.now()
     if (now - (this.lastReport.get(upload.id) ?? 0) < PROGRESS_REPORT_EVERY_MS) return
     this.lastReport.set(upload.id, now)
-    this.api.post(`${upload.id}/progress/`, { bytes_uploaded: bytes, ...this.#counters(upload.id) }, { retries: [] }).catch(() => {})
+    this.api.post(`${upload.id}/progress/`, { bytes_uploaded: bytes, ...this.#counters(upload.id) }, { retries: [], untilConnected: false }).catch(() => {})
   }
 
   // What the analytics page counts: retried part transfers and resumes.
@@ -435,6 +437,10 @@ class FieldUploader {
         if (signal?.aborted || error?.name === 'AbortError') throw error
         const status = error?.source?.status ?? 0
         onProgress?.({ loaded: 0, lengthComputable: true })
+        if (status === 0 && await this.#waitOutOutage(signal)) {
+          parts.retried++
+          continue
+        }
         if (status === 403 && refreshes < MAX_URL_REFRESHES) {
           refreshes++
           parts.retried++
@@ -454,6 +460,29 @@ class FieldUploader {
         // No `source` on this error: the plugin must not retry what we already retried.
         throw new Error(`Part ${partNumber} could not be sent (${why}). Press retry to go on from where it stopped.`)
       }
+    }
+  }
+
+  // --- Outages of the connection: wait them out, however long, and say so -----------------
+
+  // When the part failed because the connection is down, waits until it is back (true): the
+  // part is then sent again, spending none of its retries. Only the parts in flight when the
+  // connection went are sent twice; the others wait for a free slot.
+  async #waitOutOutage(signal) {
+    if (!(await this.api.connection.isDown())) return false
+    await this.api.connection.untilBack(signal)
+    return true
+  }
+
+  #connectionChanged(down) {
+    const state = this.root.dataset.s7State
+    if (down && ['checking', 'uploading', 'processing'].includes(state)) {
+      this.beforeOutage = { state, message: this.status.textContent }
+      this.#show('offline', `Waiting for the connection to come back (${this.meter.value}% sent). The upload goes on by itself from where it stopped; there is nothing to press.`)
+    } else if (!down && this.beforeOutage) {
+      const { state: before, message } = this.beforeOutage
+      this.beforeOutage = null
+      if (state === 'offline') this.#show(before, before === 'uploading' ? `Connected again; uploading the rest of the file…` : message)
     }
   }
 
@@ -503,23 +532,13 @@ class FieldUploader {
     }
   }
 
-  // Asks for the upload's progress until it ends: soon after completion, then when the worker
-  // expects the upload ready (it says so while it verifies), then at growing intervals.
+  // Asks for the upload's progress until it ends, at growing intervals.
   async #follow(file, upload) {
     let state = upload.state
-    let wait = FIRST_POLL_AFTER_MS
-    let latePolls = 0 // since the expected time passed (or with none expected)
-    while (!this.#ended(state)) {
-      await sleep(wait)
+    for (let poll = 0; !this.#ended(state); poll++) {
+      await sleep(POLL_DELAYS[Math.min(poll, POLL_DELAYS.length - 1)])
       const { data: progress } = await this.api.get(`${upload.id}/progress/`)
       state = progress.state
-      const ahead = Date.parse(progress.expected_ready_at ?? '') - Date.now()
-      if (ahead > POLL_DELAYS[0]) {
-        wait = Math.min(ahead, LONGEST_WAIT_FOR_EXPECTED_MS)
-        latePolls = 0
-      } else {
-        wait = POLL_DELAYS[Math.min(latePolls++, POLL_DELAYS.length - 1)]
-      }
       const stage = this.#stageText(progress.stage)
       if (!this.#ended(state)) {
         this.root.dataset.s7Stage = progress.stage

@@ -15,7 +15,13 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from devtools.seaweedfs import free_port
-from tests.fixtures.uploading import b64_md5, b64_sha256, s3_open_upload_ids, wait_for_state
+from tests.fixtures.uploading import (
+    b64_md5,
+    b64_sha256,
+    s3_open_upload_ids,
+    wait_for_sha256,
+    wait_for_state,
+)
 from uploads.core.models import Upload
 from uploads.storage import s3
 from uploads.worker.tasks import expire_stale_uploads
@@ -87,7 +93,7 @@ def test_a_64_mib_file_uploaded_in_parallel_parts_becomes_ready(live_server, cel
     print(f"\n64 MiB upload to ready: {elapsed:.2f} s ({64 / elapsed:.1f} MiB/s)")
 
     assert ready.state == "ready", ready.error
-    assert ready.sha256 == hashlib.sha256(data).hexdigest()
+    assert wait_for_sha256(ready.pk).sha256 == hashlib.sha256(data).hexdigest()
     stored = s3.client().get_object(Bucket=s3.bucket(), Key=ready.key)["Body"].read()
     assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(data).hexdigest()
     final = client.complete(upload)

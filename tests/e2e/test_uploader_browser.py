@@ -21,6 +21,7 @@ from PIL import Image
 from playwright.sync_api import sync_playwright
 
 from tests.fixtures import ROOT
+from tests.fixtures.uploading import wait_for_sha256
 from tests.fixtures.worker_app import stall_stage
 from uploads.core.models import Upload
 from uploads.core.parts import held_parts
@@ -224,7 +225,7 @@ def test_a_64_mib_file_uploads_from_the_page_and_is_stored_whole(page, tmp_path)
     elapsed = time.monotonic() - started
 
     upload = Upload.objects.get(owner__username="alice", state="ready")
-    assert upload.sha256 == hashlib.sha256(data).hexdigest()
+    assert wait_for_sha256(upload.pk).sha256 == hashlib.sha256(data).hexdigest()
     assert s3.sha256_of_object(upload.key, upload.size) == hashlib.sha256(data).hexdigest()
     assert counts(number for number, _ in page.puts) == {
         n: 1 for n in range(1, upload.part_count + 1)
@@ -264,12 +265,62 @@ def test_a_part_whose_first_attempt_fails_is_sent_again_and_nothing_else_is(page
     assert_ready(page, "version_file")
 
     upload = Upload.objects.get(owner__username="alice")
-    assert upload.sha256 == hashlib.sha256(data).hexdigest()
+    assert wait_for_sha256(upload.pk).sha256 == hashlib.sha256(data).hexdigest()
     assert failed, "the interception never saw part 3"
     assert counts(number for number, _ in page.puts) == {1: 1, 2: 1, 3: 2, 4: 1}
     assert "failed" not in page.evaluate("window.s7States")
     # The uploader told the server, for the analytics page.
     assert (upload.parts_retried, upload.resumed) == (1, False)
+
+
+def test_an_outage_longer_than_any_retry_heals_by_itself_resending_only_the_parts_in_flight(
+    page, tmp_path
+):
+    data = a_zip(tmp_path / "map.zip", 80 * MiB)
+    network = page.context.new_cdp_session(page)
+    network.send("Network.enable")
+    # A link slow enough that the outage catches parts on their way.
+    link = {"latency": 20, "downloadThroughput": -1, "uploadThroughput": 6 * MiB}
+    network.send("Network.emulateNetworkConditions", {"offline": False, **link})
+    cut_off = []  # part numbers of the PUTs the outage failed
+    page.on(
+        "requestfailed",
+        lambda request: (
+            request.method == "PUT"
+            and _part_of(request.url)
+            and cut_off.append(_part_of(request.url)[0])
+        ),
+    )
+    open_demo(page)
+    pick(page, "version_file", tmp_path / "map.zip")
+    wait_for(page, lambda: page.puts, "the first part's PUT")
+    page.wait_for_timeout(1500)
+
+    # The browser loses its connection, as DevTools' offline switch makes it.
+    network.send("Network.emulateNetworkConditions", {"offline": True, **link})
+    page.wait_for_selector('#id_version_file-uploader[data-s7-state="offline"]')
+    assert "Waiting for the connection to come back" in status_of(page, "version_file")
+    # Longer than the capped retries of other failures add up to (about 15 s): nothing gives
+    # up meanwhile.
+    page.wait_for_timeout(22_000)
+    assert uploader(page, "version_file").get_attribute("data-s7-state") == "offline"
+
+    network.send("Network.emulateNetworkConditions", {"offline": False, **link})
+    assert_ready(page, "version_file")  # and nobody pressed anything
+
+    upload = Upload.objects.get(owner__username="alice")
+    sent = counts(number for number, _ in page.puts)
+    assert set(sent) == set(range(1, upload.part_count + 1))
+    # Bytes sent twice: only the parts the outage cut off, each once more. Each of them held
+    # one of the uploader's 6 slots while it waited, so no other part started meanwhile; a part
+    # S3 stored is never sent again.
+    assert {number for number, times in sent.items() if times > 1} == set(cut_off)
+    assert 1 <= len(cut_off) <= 6 and max(sent.values()) <= 2
+    assert counts(number for number, status in page.part_statuses if status == 200) == {
+        number: 1 for number in sent
+    }
+    assert "failed" not in page.evaluate("window.s7States")
+    assert wait_for_sha256(upload.pk).sha256 == hashlib.sha256(data).hexdigest()
 
 
 def test_reloading_mid_upload_and_picking_the_file_again_sends_only_the_missing_parts(
@@ -310,7 +361,7 @@ def test_reloading_mid_upload_and_picking_the_file_again_sends_only_the_missing_
     assert_ready(page, "version_file")
     fresh = Upload.objects.exclude(pk=unfinished.pk).get(owner__username="alice")
     assert creates(page) == 1
-    assert fresh.sha256 == hashlib.sha256(impostor).hexdigest()
+    assert wait_for_sha256(fresh.pk).sha256 == hashlib.sha256(impostor).hexdigest()
     assert sorted(number for number, _ in page.puts) == list(range(1, fresh.part_count + 1))
 
     # The original, picked again in another browser, resumes: only the parts S3 lacks are sent.
@@ -322,7 +373,7 @@ def test_reloading_mid_upload_and_picking_the_file_again_sends_only_the_missing_
     assert_ready(page, "version_file")
     unfinished.refresh_from_db()
     assert unfinished.state == "ready"
-    assert unfinished.sha256 == hashlib.sha256(original).hexdigest()
+    assert wait_for_sha256(unfinished.pk).sha256 == hashlib.sha256(original).hexdigest()
     assert creates(page) == 0
     assert sorted(number for number, _ in page.puts) == list(range(3, unfinished.part_count + 1))
     assert all(upload_id == unfinished.s3_upload_id for _, upload_id in page.puts)
@@ -351,7 +402,7 @@ def test_pausing_and_resuming_sends_only_the_parts_not_yet_stored(page, tmp_path
     assert_ready(page, "version_file")
 
     upload = Upload.objects.get(owner__username="alice")
-    assert upload.sha256 == hashlib.sha256(data).hexdigest()
+    assert wait_for_sha256(upload.pk).sha256 == hashlib.sha256(data).hexdigest()
     assert sorted(number for number, _ in page.puts) == list(range(3, upload.part_count + 1))
 
 
@@ -379,7 +430,7 @@ def test_an_expired_part_url_is_replaced_without_the_user_seeing_an_error(page, 
     assert_ready(page, "version_file")
 
     upload = Upload.objects.get(owner__username="alice")
-    assert upload.sha256 == hashlib.sha256(data).hexdigest()
+    assert wait_for_sha256(upload.pk).sha256 == hashlib.sha256(data).hexdigest()
     assert [status for number, status in page.part_statuses if number == 2] == [403, 200]
     assert "failed" not in page.evaluate("window.s7States")
 

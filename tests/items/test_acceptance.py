@@ -8,6 +8,7 @@ from django.test import Client
 
 from items.models import Download, Item, Screenshot, Version
 from tests.fixtures.site import png_bytes, upload_through_engine, zip_bytes
+from tests.fixtures.uploading import wait_for_sha256
 from uploads.core.models import UploadState
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -70,6 +71,7 @@ def test_a_newcomer_signs_up_and_publishes_an_item_with_a_file_and_screenshots(
     )  # fmt: skip
     assert response.status_code == 302, response.content
 
+    upload = wait_for_sha256(upload.pk)  # computed by the worker once the file is ready
     page = browser.get(f"/items/{item.permalink}/").content.decode()
     for expected in ["Rubicon X", "The classic scenario, remastered", "<strong>Play it.</strong>", "scenario", "solo",
                      "durandal", "1.2", "Rubicon X.zip", upload.sha256, "Lava room", "Water level"]:  # fmt: skip

@@ -94,3 +94,21 @@ def test_deleting_a_user_deletes_every_file_they_stored(alice, bob):
         assert stored_keys(upload) == []
     assert stored_keys(kept) == [kept.key]
     assert not Screenshot.objects.exists()
+
+
+def test_the_item_page_says_a_files_sha256_is_being_computed_until_the_worker_has_it(alice):
+    from django.test import Client
+
+    item = site.item_save(item=Item(owner=alice, name="Rubicon"), tag_names=[])
+    upload = stored_upload(alice)
+    Upload.objects.filter(pk=upload.pk).update(sha256="")
+    site.version_save(version=Version(item=item, name="1.0", file=upload))
+
+    page = Client().get(f"/items/{item.permalink}/").content.decode()
+    assert "SHA-256 being computed…" in page
+    assert 'rel="nofollow">Download</a>' in page  # downloadable meanwhile: the file is ready
+
+    Upload.objects.filter(pk=upload.pk).update(sha256="cd" * 32)
+    page = Client().get(f"/items/{item.permalink}/").content.decode()
+    assert "being computed" not in page
+    assert f"<code>{'cd' * 32}</code>" in page

@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
@@ -13,6 +15,7 @@ from django.core.management import CommandError, call_command
 from rest_framework.authtoken.models import Token
 
 from tests.fixtures import ROOT
+from tests.fixtures.uploading import wait_for_sha256
 from uploads.client import ApiError, S7Client
 from uploads.core.models import Upload
 from uploads.storage import s3
@@ -55,7 +58,7 @@ def test_it_uploads_a_file_in_parallel_parts_and_waits_until_ready(
     assert result.parts_sent == [1, 2, 3] and result.parts_skipped == []
     assert not result.resumed
     assert result.sign_requests == 1
-    assert Upload.objects.get(pk=result.id).sha256 == sha256_hex(path)
+    assert wait_for_sha256(result.id).sha256 == sha256_hex(path)
 
 
 def test_it_resumes_an_interrupted_upload_sending_only_the_missing_parts(
@@ -88,7 +91,7 @@ def test_it_resumes_an_interrupted_upload_sending_only_the_missing_parts(
     assert result.parts_skipped == sorted(held_before)
     assert result.parts_sent == sorted({1, 2, 3, 4, 5} - held_before)
     assert result.state == "ready", result.error
-    assert Upload.objects.get(pk=result.id).sha256 == sha256_hex(path)
+    assert wait_for_sha256(result.id).sha256 == sha256_hex(path)
 
 
 def test_it_retries_a_part_the_network_dropped_and_tells_the_server(
@@ -118,6 +121,44 @@ def test_it_retries_a_part_the_network_dropped_and_tells_the_server(
     assert (stored.parts_retried, stored.resumed) == (1, False)
 
 
+def test_it_waits_out_an_outage_longer_than_its_retries_and_resends_only_the_parts_in_flight(
+    live_server, celery_worker, token, tmp_path, monkeypatch
+):
+    # Mocked: the machine's own connection cannot be cut on demand here, so while the outage
+    # lasts every request (to the site and to S3) raises what requests raises then.
+    path = random_file(tmp_path, 6 * PART)
+    real_request = requests.Session.request
+    outage = threading.Event()
+    puts = []
+
+    def request_through_the_outage(session, method, url, *args, **kwargs):
+        if method == "PUT":
+            puts.append((int(parse_qs(urlparse(url).query)["partNumber"][0]), outage.is_set()))
+        if outage.is_set():
+            raise requests.ConnectionError("network is unreachable")
+        return real_request(session, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", request_through_the_outage)
+
+    def cut_after_the_first_part(part_number):
+        if part_number == 1:
+            outage.set()
+            threading.Timer(4.0, outage.clear).start()  # far longer than the retries take
+
+    client = S7Client(live_server.url, token, workers=2, retries=1, backoff=0.01, progress=False)
+    result = client.upload(path, purpose="version_file", on_part_sent=cut_after_the_first_part)
+
+    assert result.state == "ready", result.error
+    sent_during_outage = {number for number, cut in puts if cut}
+    sent = [number for number, _ in puts]
+    # Only the parts already on their way when the connection went are sent more than once:
+    # the others waited for a sender.
+    assert 1 <= len(sent_during_outage) <= 2
+    assert {n for n in set(sent) if sent.count(n) > 1} == sent_during_outage
+    assert all(sent.count(n) == 2 for n in sent_during_outage)
+    assert wait_for_sha256(result.id).sha256 == sha256_hex(path)
+
+
 def test_it_sends_again_a_held_part_whose_content_is_not_the_files_any_more(
     live_server, celery_worker, token, tmp_path
 ):
@@ -143,7 +184,7 @@ def test_it_sends_again_a_held_part_whose_content_is_not_the_files_any_more(
     # upload; the client then starts afresh. Either way part 1 is never taken from S3's copy.
     assert 1 not in result.parts_skipped
     assert result.state == "ready", result.error
-    assert Upload.objects.get(pk=result.id).sha256 == sha256_hex(path)
+    assert wait_for_sha256(result.id).sha256 == sha256_hex(path)
     stale.refresh_from_db()
     assert str(stale.pk) == result.id or stale.state == "aborted"
 
@@ -189,7 +230,7 @@ def test_its_command_line_uploads_a_file(live_server, celery_worker, token, tmp_
     assert finished.returncode == 0, finished.stderr
     result = json.loads(finished.stdout)
     assert result["state"] == "ready"
-    assert Upload.objects.get(pk=result["id"]).sha256 == sha256_hex(path)
+    assert wait_for_sha256(result["id"]).sha256 == sha256_hex(path)
 
 
 # --- python manage.py test_upload_performance ------------------------------------------------
@@ -222,14 +263,3 @@ def test_the_performance_command_says_when_no_server_is_running(alice):
     with pytest.raises(CommandError, match="No S7 server answers at http://127.0.0.1:9"):
         call_command("test_upload_performance", "--file-size", "1", "--username", "alice",
                      "--url", "http://127.0.0.1:9")  # fmt: skip
-
-
-def test_the_client_knows_how_far_ahead_the_worker_expects_the_upload_ready():
-    from datetime import UTC, datetime, timedelta
-
-    from uploads.client.uploader import seconds_until
-
-    soon = (datetime.now(UTC) + timedelta(seconds=3)).isoformat()
-    assert 2.5 < seconds_until(soon) <= 3
-    assert seconds_until((datetime.now(UTC) - timedelta(seconds=1)).isoformat()) == 0
-    assert seconds_until(None) == seconds_until("not a time") == 0

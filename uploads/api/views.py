@@ -110,13 +110,21 @@ def progress_of(upload: Upload) -> dict:
         "size": upload.size,
         "percent": round(100 * sent / upload.size, 1) if upload.size else 0.0,
         "updated_at": record.get("updated_at"),
-        "expected_ready_at": (
-            record.get("expected_ready_at") if upload.state == UploadState.PROCESSING else None
-        ),
     }
 
 
 class UploadOutput(serializers.ModelSerializer):
+    sha256 = serializers.CharField(
+        read_only=True,
+        help_text="The whole file's SHA-256 (hex). The worker reads the object back for it after "
+        "the upload is ready, so it is empty until then: see `sha256_pending`.",
+    )
+    sha256_pending = serializers.BooleanField(
+        read_only=True,
+        help_text="True while `sha256` is still to come: the upload is open, or ready and its "
+        "SHA-256 being computed. False once it is known, and for an upload that ended otherwise.",
+    )
+
     class Meta:
         model = Upload
         fields = [
@@ -138,6 +146,7 @@ class UploadOutput(serializers.ModelSerializer):
             "aborted_at",
             "expired_at",
             "sha256",
+            "sha256_pending",
             "error",
             "result",
             "parts_retried",
@@ -324,12 +333,6 @@ class UploadProgressApi(UploadApiView):
         size = serializers.IntegerField()
         percent = serializers.FloatField()
         updated_at = serializers.CharField(allow_null=True)
-        expected_ready_at = serializers.DateTimeField(
-            allow_null=True,
-            help_text="While the worker verifies the stored file: when it expects to be done, "
-            "from the speed of its recent verifications of large files. A hint for when to ask "
-            "again; null otherwise, and before the worker has measured its speed.",
-        )
 
     @extend_schema(responses={200: ProgressOutput, **errors(404)})
     def get(self, request, pk):

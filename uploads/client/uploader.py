@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import itertools
 import mimetypes
 import os
 import random
@@ -109,17 +110,11 @@ class _Plan:
 
 # The worker takes an upload within moments of its completion and then says when it expects it
 # ready; the uploader asks again then, and from then on at a short, growing interval.
-FIRST_POLL_AFTER = 0.25
-POLL_DELAYS = (0.25, 0.25, 0.5, 1.0, 2.0)
-LONGEST_WAIT_FOR_EXPECTED = 3.0  # an estimate can be wrong: never trusted for long
-
-
-def seconds_until(expected_ready_at: str | None) -> float:
-    """How far ahead the expected time is; 0 when none is given or it has passed."""
-    try:
-        return max(0.0, _parse_time(expected_ready_at) - time.time()) if expected_ready_at else 0.0
-    except ValueError:
-        return 0.0
+# The worker makes an upload ready a fraction of a second after completion whatever its size
+# (its SHA-256 comes later): ask often at first, then less and less.
+POLL_DELAYS = (0.1, 0.1, 0.1, 0.1, 0.15, 0.25, 0.5, 1.0, 2.0)
+# While the connection is down: how long to wait before asking the site again, growing.
+OUTAGE_RECHECK_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0)
 
 
 def _md5_hex(b64: str) -> str:
@@ -170,6 +165,7 @@ class S7Client:
         self.user_agent = user_agent
         self._local = threading.local()
         self._stats_lock = threading.Lock()
+        self._outage_lock = threading.Lock()
         self.api_seconds = 0.0
         self.api_requests = 0
         self.sign_requests = 0
@@ -195,11 +191,41 @@ class S7Client:
         # Full jitter: many clients retrying after one outage must not come back in step.
         time.sleep(random.uniform(0, self.backoff * 2**attempt))
 
+    # --- Outages of the connection ---------------------------------------------------------
+
+    def wait_out_outage(self) -> bool:
+        """After a request got no answer: when the site does not answer either, the connection
+        is down, and this waits until it answers again, however long that takes (True); False
+        when the site answers (the failure was something else, which keeps its capped retries).
+
+        One thread asks the site at growing intervals; the others wait for it.
+        """
+        if self._site_answers():
+            return False
+        with self._outage_lock:
+            attempt = 0
+            while not self._site_answers():
+                if attempt == 0 and self.progress:
+                    print("Waiting for the connection to come back…", file=sys.stderr)
+                time.sleep(OUTAGE_RECHECK_DELAYS[min(attempt, len(OUTAGE_RECHECK_DELAYS) - 1)])
+                attempt += 1
+        return True
+
+    def _site_answers(self) -> bool:
+        try:
+            self._session().head(f"{self.url}/api/uploads/purposes/", timeout=10)
+        except (requests.ConnectionError, requests.Timeout):
+            return False
+        return True  # any answer, even an error status, means requests get through
+
     def api(self, method: str, path: str, *, json_body=None, params=None, ok=(200,)):
-        """One API call, retried on connection errors, 5xx and 429; the JSON answer or None."""
+        """One API call, retried on connection errors, 5xx and 429, and sent again however long
+        the connection is down; the JSON answer or None."""
         url = f"{self.url}{path}"
         headers = {"Authorization": f"Token {self.token}", "Accept": "application/json"}
-        for attempt in range(self.retries + 1):
+        attempt = -1
+        while attempt < self.retries:
+            attempt += 1
             started = time.perf_counter()
             try:
                 response = self._session().request(
@@ -212,6 +238,9 @@ class S7Client:
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 self._count_api(time.perf_counter() - started)
+                if self.wait_out_outage():
+                    attempt -= 1  # an outage spends none of the retries
+                    continue
                 if attempt == self.retries:
                     raise S7ClientError(f"{method} {url} failed: {exc}") from exc
                 self._sleep_before_retry(attempt)
@@ -370,9 +399,8 @@ class S7Client:
 
     def wait_until_final(self, upload_id: str, *, timeout: float = 600) -> dict:
         deadline = time.monotonic() + timeout
-        time.sleep(FIRST_POLL_AFTER)
-        late_polls = 0  # since the expected time passed (or with none expected)
-        while True:
+        for poll in itertools.count():
+            time.sleep(POLL_DELAYS[min(poll, len(POLL_DELAYS) - 1)])
             record = self.api("GET", f"/api/uploads/{upload_id}/progress/")
             if self.is_final(record["state"]):
                 return self.api("GET", f"/api/uploads/{upload_id}/")
@@ -380,13 +408,6 @@ class S7Client:
                 raise TimeoutError(
                     f"upload {upload_id} is still {record['state']} after {timeout} s"
                 )
-            ahead = seconds_until(record.get("expected_ready_at"))
-            if ahead > POLL_DELAYS[0]:
-                time.sleep(min(ahead, LONGEST_WAIT_FOR_EXPECTED))
-                late_polls = 0
-            else:
-                time.sleep(POLL_DELAYS[min(late_polls, len(POLL_DELAYS) - 1)])
-                late_polls += 1
 
     def abort(self, upload_id: str) -> None:
         self.api("DELETE", f"/api/uploads/{upload_id}/", ok=(204,))
@@ -532,7 +553,9 @@ class _Transfer:
         data = _read_part(self.path, self.plan, n)
         client = self.client
         force = False
-        for attempt in range(client.retries + 1):
+        attempt = -1
+        while attempt < client.retries:
+            attempt += 1
             signed = self._fresh_url(n, force=force)
             force = False
             try:
@@ -540,6 +563,12 @@ class _Transfer:
                     signed.url, data=data, headers=signed.headers, timeout=client.timeout
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
+                if client.wait_out_outage():
+                    # The connection was down: this part, in flight, goes again; the parts not
+                    # started yet wait for a sender, so none of them is sent twice.
+                    attempt -= 1
+                    self._count_retry()
+                    continue
                 if attempt == client.retries:
                     raise PartError(f"part {n}: {exc}") from exc
                 self._count_retry()

@@ -10,7 +10,7 @@ from django.db import transaction
 
 from uploads.conf import settings
 from uploads.core import purposes
-from uploads.tasknames import PROCESS_UPLOAD
+from uploads.tasknames import COMPUTE_SHA256, PROCESS_UPLOAD
 
 logger = logging.getLogger("uploads")
 
@@ -48,5 +48,25 @@ def enqueue_processing(upload) -> None:
             # The broker is down: the upload stays where it is and the periodic sweep of stuck
             # uploads enqueues it again, so the uploader still gets an answer.
             logger.exception("could not enqueue processing of %s", upload_id)
+
+    transaction.on_commit(send)
+
+
+def enqueue_sha256(upload) -> None:
+    """Enqueue the SHA-256 of a ready upload's whole file, once the current transaction commits.
+
+    It runs on the main queue whatever the purpose: reading bytes back decodes nothing, and the
+    image queue's short time limit is for decoding.
+    """
+    upload_id = str(upload.pk)
+
+    def send():
+        try:
+            current_app.send_task(
+                COMPUTE_SHA256, args=[upload_id], queue=settings.CELERY_TASK_DEFAULT_QUEUE
+            )
+        except Exception:
+            # The broker is down: the sweep of stuck uploads enqueues it again.
+            logger.exception("could not enqueue the SHA-256 of %s", upload_id)
 
     transaction.on_commit(send)

@@ -121,6 +121,12 @@ class Upload(models.Model):
     def is_final(self) -> bool:
         return self.state in FINAL_STATES
 
+    @property
+    def sha256_pending(self) -> bool:
+        """True while the whole file's SHA-256 is still to come: the worker computes it after
+        the upload is ready (``uploads.worker.checksum``)."""
+        return not self.sha256 and self.state in (*OPEN_STATES, UploadState.READY)
+
     # --- State changes -------------------------------------------------------------------
 
     def transition(self, *, source, target, **fields) -> bool:

@@ -45,13 +45,15 @@ def held_parts(upload: Upload, *, recent: bool = False) -> list[HeldPart]:
 
     ``recent``: a listing up to ``UPLOADS_PARTS_LISTING_TTL`` seconds old will do (a client
     polling an upload of thousands of parts would otherwise cost S3 calls on every request).
-    Completion always asks S3 afresh.
+    The complete request always asks S3 afresh, and its listing is kept for the worker that
+    completes a moment later: the ETags it lists to CompleteMultipartUpload are then the ones
+    the request checked, and S3 refuses any part that has changed since (its ETag or SHA-256
+    would differ), so a second ListParts would only delay the upload's readiness.
     """
     listed = _cached_listing(upload) if recent else None
     if listed is None:
         listed = _list_parts(upload)
-        if recent:
-            _cache_listing(upload, listed)
+        _cache_listing(upload, listed)
     # Tuples, not model instances: a 10,000-part upload has 10,000 records.
     signed = {
         number: (checksum, base64.b64decode(md5).hex() if md5 else "")

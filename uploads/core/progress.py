@@ -5,7 +5,7 @@ return nothing, so an upload never fails because progress could not be shown.
 """
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from django.core.cache import caches
 from django.db import models
@@ -64,34 +64,3 @@ def set_bytes(upload_id, bytes_uploaded: int) -> bool:
 
 def set_stage(upload_id, stage: UploadStage) -> bool:
     return write(upload_id, stage=UploadStage(stage).value)
-
-
-# How fast the worker reads a stored file back to verify it, learnt from the last verifications:
-# it tells the uploader when to ask again rather than every fraction of a second.
-VERIFY_RATE_KEY = "uploads:verify-rate"
-LEARN_FROM_BYTES = 32 * 1024 * 1024
-
-
-def learn_verify_rate(size: int, seconds: float) -> None:
-    """Fold one verification's speed into the running figure (weighted by recency)."""
-    if size < LEARN_FROM_BYTES or seconds <= 0:
-        return  # small files measure the round trips, not the reading
-    try:
-        cache = _cache()
-        known = cache.get(VERIFY_RATE_KEY)
-        rate = size / seconds if known is None else 0.7 * known + 0.3 * size / seconds
-        cache.set(VERIFY_RATE_KEY, rate, timeout=None)
-    except Exception:
-        logger.warning("progress cache unavailable; verification speed not kept", exc_info=True)
-
-
-def expected_ready_at(size: int) -> str | None:
-    """When a verification of ``size`` bytes starting now should end, ISO 8601 in UTC; None
-    until the worker has measured its speed (a guess could keep an uploader waiting)."""
-    try:
-        rate = _cache().get(VERIFY_RATE_KEY)
-    except Exception:
-        rate = None
-    if not rate:
-        return None
-    return (datetime.now(UTC) + timedelta(seconds=size / rate)).isoformat()

@@ -381,9 +381,12 @@ def list_multipart_uploads(prefix: str = "") -> list[OpenMultipartUpload]:
 # --- Objects -------------------------------------------------------------------------------
 
 
-def head_object(key: str) -> dict | None:
-    """The object's metadata, or None when there is no such object."""
-    return _call("head_object", Key=key, absent=("404", "NoSuchKey", "NotFound"))
+def head_object(key: str, *, checksums: bool = False) -> dict | None:
+    """The object's metadata, or None when there is no such object; with ``checksums``, also
+    the checksum S3 keeps for it (``ChecksumSHA256``: for a multipart object, the SHA-256 of
+    its parts' SHA-256 digests, then ``-`` and the part count)."""
+    extra = {"ChecksumMode": "ENABLED"} if checksums else {}
+    return _call("head_object", Key=key, absent=("404", "NoSuchKey", "NotFound"), **extra)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ checks the parts (``uploads.api.services.upload_complete``) and the worker compl
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 
 from uploads.core import progress
@@ -29,8 +31,9 @@ _REFUSALS = (
 
 
 def upload_finish_completion(*, upload: Upload) -> Upload:
-    """CompleteMultipartUpload with every part's ETag and SHA-256, a HeadObject size check,
-    then COMPLETING → PROCESSING (or FAILED).
+    """CompleteMultipartUpload with every part's ETag and SHA-256, a HeadObject check of the
+    object's size and of the checksum S3 computed from its parts, then COMPLETING → PROCESSING
+    (or FAILED).
 
     Safe to run again after a crash at any point: an object S3 already completed is recognised
     by its size and completion carries on from there.
@@ -40,7 +43,7 @@ def upload_finish_completion(*, upload: Upload) -> Upload:
     records = dict(
         UploadPart.objects.filter(upload=upload).values_list("part_number", "checksum_sha256")
     )
-    held_list = held_parts(upload)
+    held_list = held_parts(upload, recent=True)
     problems = problems_with(upload, held_list, {}) if held_list else {}
     if problems and not _object_is_whole(upload):
         # The parts changed after the web request checked them (a part re-sent meanwhile).
@@ -63,16 +66,37 @@ def upload_finish_completion(*, upload: Upload) -> Upload:
             return _completion_failed_at_s3(upload, exc)
         # A previous attempt completed on S3 but died before recording it: carry on.
 
-    head = s3.head_object(upload.key)
+    head = s3.head_object(upload.key, checksums=True)
     if head is None or head["ContentLength"] != upload.size:
         found = "no object" if head is None else f"{head['ContentLength']:,} bytes"
         upload.fail(f"S3 holds {found} where {upload.size:,} bytes were planned.")
+        return upload
+    signed = [records.get(n) for n in range(1, upload.part_count + 1)]
+    expected = composite_sha256(signed) if all(signed) else None
+    held_checksum = head.get("ChecksumSHA256")
+    # S3 refuses at completion a listed checksum that differs from its part's, so this only
+    # fails on an S3 that does not check that list: its object is then not the parts signed.
+    # An S3 that keeps no checksum for the object (AWS and SeaweedFS both keep one) leaves
+    # the proof to the parts' checks.
+    if held_checksum and expected and held_checksum != expected:
+        upload.fail(
+            "S3 assembled an object whose checksum is not that of the parts signed "
+            f"({held_checksum} where {expected} was expected)."
+        )
         return upload
     if upload.transition(source=UploadState.COMPLETING, target=UploadState.PROCESSING):
         progress.write(upload.pk, stage=UploadStage.VERIFYING.value, bytes_uploaded=upload.size)
     else:
         upload.refresh_from_db()
     return upload
+
+
+def composite_sha256(part_checksums: list[str]) -> str:
+    """The checksum S3 gives a multipart object created with ``ChecksumAlgorithm=SHA256``:
+    the SHA-256 of the parts' SHA-256 digests in part order, base64, then ``-`` and the count."""
+    joined = b"".join(base64.b64decode(checksum) for checksum in part_checksums)
+    digest = base64.b64encode(hashlib.sha256(joined).digest()).decode()
+    return f"{digest}-{len(part_checksums)}"
 
 
 def _object_is_whole(upload: Upload) -> bool:

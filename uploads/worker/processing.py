@@ -16,6 +16,7 @@ from django.core.cache import caches
 
 from uploads.conf import settings
 from uploads.core import progress, purposes
+from uploads.core.dispatch import enqueue_sha256
 from uploads.core.errors import ProcessingError
 from uploads.core.models import Upload, UploadState
 from uploads.core.progress import UploadStage
@@ -34,14 +35,17 @@ def upload_process(*, upload: Upload) -> Upload:
     """Complete the object if that is still to do, verify it and run its purpose's processing;
     ends ready or failed.
 
-    Verification: the size S3 holds is the planned size (HeadObject); the first and last bytes
-    match what the purpose accepts under the file's name (the purpose's ``sniff``); the SHA-256,
-    streamed in ranged reads with constant memory, is stored on the upload. Then the purpose's
-    renditions are made and its ``process`` hook runs; what they return becomes
-    ``Upload.result``.
+    Verification: the size S3 holds is the planned size (HeadObject; completion has just
+    checked it, with the checksum S3 computed from the signed parts); the first and last bytes
+    match what the purpose accepts under the file's name (the purpose's ``sniff``). Then the
+    purpose's renditions are made and its ``process`` hook runs; what they return becomes
+    ``Upload.result``. The upload is then ready: the whole file's SHA-256, which needs every
+    byte read back, is computed by a task of its own afterwards (``uploads.worker.checksum``).
     """
+    size_checked = False
     if upload.state == UploadState.COMPLETING:
         upload = upload_finish_completion(upload=upload)
+        size_checked = upload.state == UploadState.PROCESSING
     if upload.state != UploadState.PROCESSING:
         return upload
     attempt = _count_attempt(upload)
@@ -53,12 +57,8 @@ def upload_process(*, upload: Upload) -> Upload:
     meter = _Meter()
     try:
         policy = purposes.get(upload.purpose)
-        _enter(
-            upload,
-            UploadStage.VERIFYING,
-            expected_ready_at=progress.expected_ready_at(upload.size),
-        )
-        _verify(upload, policy)
+        _enter(upload, UploadStage.VERIFYING)
+        _verify(upload, policy, size_checked=size_checked)
         result = {}
         if policy.renditions or policy.process:
             _enter(upload, UploadStage.PROCESSING)
@@ -72,27 +72,26 @@ def upload_process(*, upload: Upload) -> Upload:
     result["worker"] = meter.figures()
     if upload.transition(source=UploadState.PROCESSING, target=UploadState.READY, result=result):
         progress.set_stage(upload.pk, UploadStage.READY)
+        enqueue_sha256(upload)
     else:
         upload.refresh_from_db()
     return upload
 
 
-def _verify(upload: Upload, policy: purposes.Purpose) -> None:
-    head = s3.head_object(upload.key)
-    if head is None:
-        raise ProcessingError("The stored file is missing.")
-    if head["ContentLength"] != upload.size:
-        raise ProcessingError(
-            f"The stored file is {head['ContentLength']:,} bytes where {upload.size:,} were uploaded."
-        )
+def _verify(upload: Upload, policy: purposes.Purpose, *, size_checked: bool) -> None:
+    if not size_checked:
+        # An adopted object, or a delivery that found completion already done.
+        head = s3.head_object(upload.key)
+        if head is None:
+            raise ProcessingError("The stored file is missing.")
+        if head["ContentLength"] != upload.size:
+            raise ProcessingError(
+                f"The stored file is {head['ContentLength']:,} bytes where {upload.size:,} were uploaded."
+            )
     if policy.sniff is not None:
         reason = policy.sniff(sample_of(upload))
         if reason:
             raise ProcessingError(reason)
-    started = time.monotonic()
-    upload.sha256 = s3.sha256_of_object(upload.key, upload.size)
-    progress.learn_verify_rate(upload.size, time.monotonic() - started)
-    Upload.objects.filter(pk=upload.pk).update(sha256=upload.sha256)
 
 
 def upload_fail_timed_out(*, upload: Upload, seconds: float | None = None) -> Upload:

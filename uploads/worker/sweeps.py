@@ -17,7 +17,7 @@ from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from uploads.conf import settings
-from uploads.core.dispatch import enqueue_processing
+from uploads.core.dispatch import enqueue_processing, enqueue_sha256
 from uploads.core.models import Upload, UploadState
 from uploads.core.purposes import KEY_PREFIX
 from uploads.storage import s3
@@ -34,6 +34,7 @@ class CleanupPlan:
     stale: list[Upload] = field(default_factory=list)  # open past expiry: expire, abort on S3
     stuck_completing: list[Upload] = field(default_factory=list)  # its task was lost: enqueue again
     stuck_processing: list[Upload] = field(default_factory=list)  # enqueue again
+    awaiting_sha256: list[Upload] = field(default_factory=list)  # ready, its SHA-256 task lost
     orphans: list[s3.OpenMultipartUpload] = field(default_factory=list)  # no row knows them
     closed: list[tuple[s3.OpenMultipartUpload, Upload]] = field(default_factory=list)
     failed_objects: list[Upload] = field(default_factory=list)  # failed, object still on S3
@@ -53,6 +54,10 @@ class CleanupPlan:
         out += [
             f"enqueue upload {u.pk} stuck processing since {u.processing_at:%Y-%m-%d %H:%M}"
             for u in self.stuck_processing
+        ]
+        out += [
+            f"enqueue the SHA-256 of upload {u.pk}, ready since {u.ready_at:%Y-%m-%d %H:%M}"
+            for u in self.awaiting_sha256
         ]
         out += [
             f"abort orphan multipart upload {m.key} ({m.upload_id}, started {m.initiated:%Y-%m-%d %H:%M})"
@@ -97,24 +102,37 @@ def stuck_processing(*, now: datetime) -> list[Upload]:
     return list(Upload.objects.filter(state=UploadState.PROCESSING, processing_at__lte=now - limit))
 
 
+def awaiting_sha256(*, now: datetime) -> list[Upload]:
+    """Ready uploads still without their SHA-256 long after they became ready: the task that
+    computes it was lost (a broker outage when it was sent, or retries that ran out)."""
+    limit = timedelta(seconds=settings.UPLOADS_STUCK_PROCESSING_AFTER)
+    return list(
+        Upload.objects.filter(state=UploadState.READY, sha256="", ready_at__lte=now - limit)
+    )
+
+
 def upload_requeue_stuck(*, upload: Upload) -> bool:
     """Enqueue the upload's task again, at most once per stuck-limit window (the cache says
-    when). The task finishes whatever is left: completion on S3, then processing."""
+    when). The task finishes whatever is left: completion on S3, then processing; for a ready
+    upload, its SHA-256."""
     window = settings.UPLOADS_STUCK_PROCESSING_AFTER
     try:
         first = caches[settings.UPLOADS_PROGRESS_CACHE].add(
             f"{REQUEUED_KEY_PREFIX}{upload.pk}", 1, timeout=window
         )
-    except Exception:  # without the cache, enqueue anyway: processing is idempotent
+    except Exception:  # without the cache, enqueue anyway: the tasks are idempotent
         first = True
     if first:
-        enqueue_processing(upload)
+        if upload.state == UploadState.READY:
+            enqueue_sha256(upload)
+        else:
+            enqueue_processing(upload)
     return first
 
 
 def uploads_sweep_stuck(*, now: datetime | None = None) -> dict:
     now = now or timezone.now()
-    stuck = stuck_completing(now=now) + stuck_processing(now=now)
+    stuck = stuck_completing(now=now) + stuck_processing(now=now) + awaiting_sha256(now=now)
     return {"requeued": sum(upload_requeue_stuck(upload=upload) for upload in stuck)}
 
 
@@ -197,6 +215,7 @@ def cleanup_plan(*, now: datetime | None = None) -> CleanupPlan:
         stale=list(Upload.objects.filter(state=UploadState.UPLOADING, expires_at__lte=now)),
         stuck_completing=stuck_completing(now=now),
         stuck_processing=stuck_processing(now=now),
+        awaiting_sha256=awaiting_sha256(now=now),
         orphans=orphans,
         closed=closed,
         failed_objects=failed_objects(now=now),
@@ -208,7 +227,7 @@ def cleanup_apply(plan: CleanupPlan) -> dict:
     """Carry the plan out; returns how many of each action were done."""
     expired = uploads_expire_stale(now=plan.now) if plan.stale else []
     done = {"expired": len(expired)}
-    stuck = plan.stuck_completing + plan.stuck_processing
+    stuck = plan.stuck_completing + plan.stuck_processing + plan.awaiting_sha256
     done["requeued"] = sum(upload_requeue_stuck(upload=upload) for upload in stuck)
     done["orphans_aborted"] = _abort_all(plan.orphans)
     done["closed_aborted"] = _abort_all(item for item, _ in plan.closed)

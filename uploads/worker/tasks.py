@@ -14,11 +14,12 @@ from uploads.core.models import Upload
 from uploads.storage import s3
 from uploads.tasknames import (
     CLEANUP_STORAGE,
+    COMPUTE_SHA256,
     EXPIRE_STALE_UPLOADS,
     PROCESS_UPLOAD,
     SWEEP_STUCK_UPLOADS,
 )
-from uploads.worker import processing, sweeps
+from uploads.worker import checksum, processing, sweeps
 
 
 @shared_task(
@@ -42,6 +43,22 @@ def process_upload(self, upload_id: str) -> str:
         # The limit this delivery ran under: the image queue's is shorter than the default.
         _, soft_limit = self.request.timelimit or (None, None)
         return processing.upload_fail_timed_out(upload=upload, seconds=soft_limit).state
+
+
+@shared_task(
+    name=COMPUTE_SHA256,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    autoretry_for=(s3.S3Error, StorageUnavailable, BotoCoreError, ConnectionError),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    max_retries=5,
+)
+def compute_sha256(upload_id: str) -> str:
+    upload = Upload.objects.filter(pk=upload_id).first()
+    if upload is None:
+        return "gone"
+    return checksum.upload_compute_sha256(upload=upload)
 
 
 @shared_task(name=EXPIRE_STALE_UPLOADS)

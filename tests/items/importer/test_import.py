@@ -14,6 +14,7 @@ from items.models import Download, DownloadDay, Item, Review, Tag, User, Version
 from tests.fixtures.live_site import OLD_PASSWORD
 from tests.fixtures.live_urls import walk_the_live_site
 from tests.fixtures.snapshots import snapshot
+from tests.fixtures.uploading import wait_for_sha256
 from uploads.core.models import Upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -95,7 +96,10 @@ def test_it_imports_rows_files_and_passwords(live_site, celery_worker, client, s
     assert [(shot.pk, shot.title) for shot in shots] == [(2, ""), (1, "Arrival")]
     assert all(shot.thumb and shot.content for shot in shots)
 
-    # Every imported file downloads with its bytes, and its SHA-256 is on the item's page.
+    # Every imported file downloads with its bytes, and its SHA-256 is on the item's page once
+    # the worker has read it back (after the file became ready).
+    for upload in Upload.objects.filter(state="ready"):
+        wait_for_sha256(upload.pk)
     page = client.get("/items/eternal/").content.decode()
     for version_id, name in ((100, "versions/100/eternal.zip"), (101, None)):
         version = Version.objects.select_related("file").get(pk=version_id)

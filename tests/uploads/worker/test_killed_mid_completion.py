@@ -1,5 +1,5 @@
-"""A worker SIGKILLed inside CompleteMultipartUpload's stage, or while it streams the object's
-SHA-256, leaves its task unacknowledged; the next worker takes it and the upload ends ready
+"""A worker SIGKILLed inside CompleteMultipartUpload's stage, or while it verifies the object,
+leaves its task unacknowledged; the next worker takes it and the upload ends ready
 exactly once.
 
 Each test starts its own workers on a queue of its own and holds the first one in the stage
@@ -13,7 +13,7 @@ import signal
 import pytest
 from django.utils import timezone
 
-from tests.fixtures.uploading import send_all_parts, start_upload, wait_for_state
+from tests.fixtures.uploading import send_all_parts, start_upload, wait_for_sha256, wait_for_state
 from tests.fixtures.worker import log_events, wait_for_stage
 from uploads.core.models import Upload
 from uploads.storage import s3
@@ -65,5 +65,5 @@ def test_a_worker_killed_in_the_stage_leaves_the_upload_ready_exactly_once(
     ]
     head = s3.head_object(done.key)
     assert head["ContentLength"] == len(data)
-    assert done.sha256 == hashlib.sha256(data).hexdigest()
+    assert wait_for_sha256(done.pk).sha256 == hashlib.sha256(data).hexdigest()
     assert done.s3_upload_id not in {u.upload_id for u in s3.list_multipart_uploads()}

@@ -10,8 +10,13 @@ from django.utils import timezone
 from PIL import Image
 
 from tests.fixtures.uploading import (
+    b64_sha256,
+    part_bytes,
+    put_part,
     send_all_parts,
+    sign,
     start_upload,
+    wait_for_sha256,
     wait_for_state,
     wait_until_deleted,
 )
@@ -31,11 +36,12 @@ from uploads.core import progress
 from uploads.core.models import Upload
 from uploads.core.signals import upload_stage_entered
 from uploads.storage import s3
-from uploads.worker import processing
+from uploads.worker import checksum, completion, processing
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FINAL = {"ready", "failed"}
+NO_WORKER = "tests-no-worker"  # a queue no worker takes tasks from
 MiB = 1024 * 1024
 
 
@@ -56,8 +62,8 @@ def test_a_screenshot_becomes_two_exif_rotated_renditions_without_metadata(
     upload = wait_for_state(upload_id, FINAL)
 
     assert upload.state == "ready", upload.error
-    assert upload.sha256 == hashlib.sha256(data).hexdigest()
-    assert hashlib.sha256(stored(upload.key)).hexdigest() == upload.sha256
+    assert wait_for_sha256(upload.pk).sha256 == hashlib.sha256(data).hexdigest()
+    assert hashlib.sha256(stored(upload.key)).hexdigest() == hashlib.sha256(data).hexdigest()
     assert (upload.result["width"], upload.result["height"], upload.result["format"]) == (
         1200,
         1600,
@@ -222,7 +228,7 @@ def test_a_version_file_that_is_not_what_its_name_says_fails_and_is_deleted(
         ("Map.mml", b"<!-- tweaks -->\n<marathon><interface/></marathon>\n"),
     ],
 )
-def test_a_version_file_whose_bytes_fit_its_name_becomes_ready_with_its_sha256(
+def test_a_version_file_whose_bytes_fit_its_name_becomes_ready_then_gets_its_sha256(
     celery_worker, alice_api, filename, data
 ):
     upload = start_upload(alice_api, data, filename=filename)
@@ -235,8 +241,8 @@ def test_a_version_file_whose_bytes_fit_its_name_becomes_ready_with_its_sha256(
     done = wait_for_state(upload["id"], FINAL)
 
     assert done.state == "ready", done.error
-    assert done.sha256 == hashlib.sha256(data).hexdigest()
     assert Upload.objects.get(pk=done.pk).result["worker"]["seconds"] >= 0
+    assert wait_for_sha256(done.pk).sha256 == hashlib.sha256(data).hexdigest()
 
 
 def test_every_stage_the_worker_reports_is_one_the_api_serves(alice, alice_api):
@@ -257,45 +263,145 @@ def test_every_stage_the_worker_reports_is_one_the_api_serves(alice, alice_api):
     assert set(seen) | {"ready"} <= served
 
 
-def test_while_verifying_the_api_says_when_the_upload_should_be_ready(alice, alice_api):
-    from django.core.cache import caches
-    from django.utils.dateparse import parse_datetime
+def test_an_upload_is_ready_before_the_worker_reads_it_back_for_its_sha256(
+    alice, alice_api, monkeypatch
+):
+    data = b"PK\x03\x04" + os.urandom(3 * MiB)
+    upload = completed_upload(alice, data, filename="big.zip", purpose="version_file")
+    read_back = []
+    original = s3.sha256_of_object
 
-    cache = caches["default"]
-    cache.delete(progress.VERIFY_RATE_KEY)
-    seen = {}
+    def counting(key, size, **kwargs):
+        read_back.append(key)
+        return original(key, size, **kwargs)
 
-    def record(sender, upload, stage, **kwargs):
-        if stage == "verifying":
-            seen.update(alice_api.get(f"/api/uploads/{upload.pk}/progress/").json())
-            seen["asked_at"] = timezone.now()
+    monkeypatch.setattr(s3, "sha256_of_object", counting)
 
-    def verify(size):
-        seen.clear()
-        upload_stage_entered.connect(record, weak=False, dispatch_uid="test.record")
-        try:
-            upload = completed_upload(
-                alice, os.urandom(size), filename="big.bin", purpose="version_file"
-            )
-            upload = processing.upload_process(upload=upload)
-        finally:
-            upload_stage_entered.disconnect(dispatch_uid="test.record")
-        assert upload.state == "ready", upload.error
-        expected = seen["expected_ready_at"]
-        return upload, expected and parse_datetime(expected) - seen["asked_at"]
+    upload = processing.upload_process(upload=upload)
+    assert upload.state == "ready", upload.error
+    assert read_back == []  # ready without reading the object back
+    shown = alice_api.get(f"/api/uploads/{upload.pk}/").json()
+    assert (shown["state"], shown["sha256"], shown["sha256_pending"]) == ("ready", "", True)
 
-    # Nothing measured yet: nothing expected (the uploader polls as it would without). A small
-    # file measures round trips rather than reading, and teaches nothing.
-    _, ahead = verify(3 * MiB)
-    assert ahead is None
-    assert cache.get(progress.VERIFY_RATE_KEY) is None
-    # A large one teaches the worker its speed, which the next estimates use.
-    verify(progress.LEARN_FROM_BYTES)
-    assert cache.get(progress.VERIFY_RATE_KEY) > 0
-    cache.set(progress.VERIFY_RATE_KEY, MiB, timeout=None)  # 1 MiB/s: 3 s for 3 MiB
-    upload, ahead = verify(3 * MiB)
-    assert 2.5 < ahead.total_seconds() <= 3
-    # Once ready there is nothing left to expect.
-    after = alice_api.get(f"/api/uploads/{upload.pk}/progress/").json()
-    assert after["state"] == "ready" and after["expected_ready_at"] is None
-    cache.delete(progress.VERIFY_RATE_KEY)
+    # The task of its own, which the ready upload enqueued, reads it back once, however often
+    # it is delivered.
+    assert checksum.upload_compute_sha256(upload=Upload.objects.get(pk=upload.pk))
+    assert checksum.upload_compute_sha256(upload=Upload.objects.get(pk=upload.pk))
+
+    assert read_back == [upload.key]
+    shown = alice_api.get(f"/api/uploads/{upload.pk}/").json()
+    assert shown["sha256"] == hashlib.sha256(data).hexdigest()
+    assert shown["sha256_pending"] is False
+
+
+def test_a_ready_upload_enqueues_the_task_that_computes_its_sha256(alice, published_sha256_tasks):
+    upload = completed_upload(
+        alice, b"PK\x03\x04" + bytes(100), filename="m.zip", purpose="version_file"
+    )
+
+    processing.upload_process(upload=upload)
+
+    assert published_sha256_tasks == [str(upload.pk)]
+
+
+def test_a_failed_upload_has_no_sha256_computed_or_pending(
+    alice, alice_api, published_sha256_tasks
+):
+    upload = completed_upload(
+        alice, b"<html>" + bytes(100), filename="m.zip", purpose="version_file"
+    )
+
+    upload = processing.upload_process(upload=upload)
+
+    assert upload.state == "failed"
+    assert published_sha256_tasks == []
+    assert checksum.upload_compute_sha256(upload=upload) == ""
+    assert alice_api.get(f"/api/uploads/{upload.pk}/").json()["sha256_pending"] is False
+
+
+def test_completion_checks_the_checksum_s3_computed_from_the_signed_parts(celery_worker, alice_api):
+    data = b"PK\x03\x04" + os.urandom(11 * MiB)
+    upload = start_upload(alice_api, data, filename="two-parts.zip")
+    send_all_parts(alice_api, upload, data)
+    alice_api.post(f"/api/uploads/{upload['id']}/complete/", {}, format="json")
+
+    done = wait_for_state(upload["id"], FINAL)
+
+    assert done.state == "ready", done.error
+    signed = [part.checksum_sha256 for part in done.parts.order_by("part_number")]
+    assert len(signed) == 2
+    head = s3.head_object(done.key, checksums=True)
+    assert head["ChecksumSHA256"] == completion.composite_sha256(signed)
+
+
+def test_an_object_whose_s3_checksum_is_not_that_of_the_signed_parts_fails(alice_api, monkeypatch):
+    # SeaweedFS, like AWS, refuses to complete with a part checksum that differs from the part
+    # it holds, so a real S3 here cannot answer another object's checksum: HeadObject's answer
+    # is altered to be what an S3 that skips that check could hold.
+    data = b"PK\x03\x04" + os.urandom(6 * MiB)
+    upload = start_upload(alice_api, data, filename="map.zip")
+    send_all_parts(alice_api, upload, data)
+    Upload.objects.filter(pk=upload["id"]).update(state="completing", completing_at=timezone.now())
+    real_head = s3.head_object
+
+    def head_of_another_object(key, **kwargs):
+        head = real_head(key, **kwargs)
+        if head and kwargs.get("checksums"):
+            head["ChecksumSHA256"] = completion.composite_sha256([b64_sha256(b"other")] * 2)
+        return head
+
+    monkeypatch.setattr(s3, "head_object", head_of_another_object)
+
+    done = processing.upload_process(upload=Upload.objects.get(pk=upload["id"]))
+
+    assert done.state == "failed"
+    assert "checksum is not that of the parts signed" in done.error
+    monkeypatch.setattr(s3, "head_object", real_head)
+    wait_until_deleted(done.key)
+
+
+def test_the_worker_completes_with_the_listing_the_complete_request_checked(
+    alice_api, monkeypatch, settings
+):
+    settings.CELERY_TASK_DEFAULT_QUEUE = NO_WORKER  # this test is the worker
+    data = b"PK\x03\x04" + os.urandom(9 * MiB)
+    upload = start_upload(alice_api, data, filename="map.zip")
+    send_all_parts(alice_api, upload, data)
+    listings = []
+    real = s3.list_parts
+    monkeypatch.setattr(s3, "list_parts", lambda **kw: listings.append(kw) or real(**kw))
+
+    assert (
+        alice_api.post(f"/api/uploads/{upload['id']}/complete/", {}, format="json").status_code
+        == 202
+    )
+    done = processing.upload_process(upload=Upload.objects.get(pk=upload["id"]))
+
+    assert done.state == "ready", done.error
+    assert len(listings) == 1  # the request's: the worker did not ask S3 again
+
+
+def test_a_part_replaced_after_the_complete_request_checked_it_never_ends_in_the_object(
+    alice_api, settings
+):
+    settings.CELERY_TASK_DEFAULT_QUEUE = NO_WORKER  # this test is the worker
+    data = b"PK\x03\x04" + os.urandom(9 * MiB)
+    other = b"PK\x03\x04" + os.urandom(9 * MiB)
+    upload = start_upload(alice_api, data, filename="map.zip")
+    first_url = sign(alice_api, upload, other, [1])[1]  # signed, then replaced by the next
+    send_all_parts(alice_api, upload, data)
+    assert (
+        alice_api.post(f"/api/uploads/{upload['id']}/complete/", {}, format="json").status_code
+        == 202
+    )
+    # The earlier URL is still valid for the other content: S3 takes it after the check.
+    assert put_part(first_url, part_bytes(upload, other, 1)).status_code == 200
+
+    done = processing.upload_process(upload=Upload.objects.get(pk=upload["id"]))
+
+    # S3 refuses to assemble a part whose ETag or SHA-256 is not the one listed, or (SeaweedFS
+    # keeps every copy of a part) assembles the copy listed: never the other content.
+    if done.state == "ready":
+        assert hashlib.sha256(stored(done.key)).hexdigest() == hashlib.sha256(data).hexdigest()
+    else:
+        assert done.state == "failed" and "S3 refused" in done.error, done.error

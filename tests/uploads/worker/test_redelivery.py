@@ -11,7 +11,7 @@ import signal
 import pytest
 from PIL import Image
 
-from tests.fixtures.uploading import wait_for_state
+from tests.fixtures.uploading import wait_for_sha256, wait_for_state
 from tests.fixtures.worker import (
     completed_upload,
     log_events,
@@ -61,7 +61,7 @@ def test_a_task_whose_worker_is_killed_mid_task_is_redelivered_and_finished_once
     second = workers("restarted", CELERY_VISIBILITY_TIMEOUT=8)
 
     done = assert_processed_once(upload.pk, first, second)
-    assert done.sha256
+    assert wait_for_sha256(done.pk).sha256
 
 
 def test_a_worker_stopped_like_heroku_hands_its_task_back_for_the_next_worker(workers, alice):

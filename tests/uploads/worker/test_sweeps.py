@@ -128,6 +128,26 @@ def test_an_upload_stuck_processing_is_enqueued_again_once_per_window(alice, pub
     assert str(fresh.pk) not in published_tasks
 
 
+def test_a_ready_upload_whose_sha256_never_came_is_enqueued_again_once_per_window(
+    alice, published_sha256_tasks, published_tasks
+):
+    long_ago = timezone.now() - timedelta(hours=1)
+    lost = completed_upload(alice, b"x", state=UploadState.READY, ready_at=long_ago)
+    hashed = completed_upload(
+        alice, b"y", state=UploadState.READY, ready_at=long_ago, sha256="ab" * 32
+    )
+    just_ready = completed_upload(alice, b"z", state=UploadState.READY, ready_at=timezone.now())
+
+    assert [u.pk for u in sweeps.cleanup_plan().awaiting_sha256] == [lost.pk]
+    sweeps.uploads_sweep_stuck()
+    sweeps.uploads_sweep_stuck()
+
+    assert published_sha256_tasks == [str(lost.pk)]
+    assert published_tasks == []  # a ready upload is not processed again
+    assert str(hashed.pk) not in published_sha256_tasks
+    assert str(just_ready.pk) not in published_sha256_tasks
+
+
 # --- Ready uploads nothing attached ---------------------------------------------------------
 
 
