@@ -282,6 +282,8 @@ UPLOADS_SCREENSHOT_MAX_SIZE = envint("UPLOADS_SCREENSHOT_MAX_SIZE", 20 * 1024**2
 # API request bodies larger than this are refused (413) before they are read (the engine's
 # default, readable from the environment).
 API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", 1024 * 1024)
+# Where the site's APIs live (s7/urls.py): every answer under it is JSON (s7/middleware.py).
+API_PATH_PREFIX = "/api/"
 
 # --- REST framework. Token auth first, so an anonymous call answers 401 with a challenge. ---
 REST_FRAMEWORK = {
