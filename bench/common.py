@@ -42,6 +42,9 @@ class Sizes:
     scale_file_mib: int
     import_downloads: int  # benchmark 13
     import_day_downloads: int
+    link_file_mib: int  # benchmark 11 on the shaped links: the fast links' file
+    link_slow_file_mib: int  # the home line's file
+    link_repeat: int
 
     @classmethod
     def from_env(cls, smoke: bool) -> Sizes:
@@ -52,7 +55,8 @@ class Sizes:
                  analytics_items=20, analytics_downloads=5000, analytics_uploads=500,
                  analytics_stress_uploads=1000, analytics_repeat=1,
                  scale_uploads=6, scale_file_mib=1,
-                 import_downloads=2000, import_day_downloads=100)
+                 import_downloads=2000, import_day_downloads=100,
+                 link_file_mib=4, link_slow_file_mib=1, link_repeat=1)
             if smoke
             else dict(file_mib=1024, repeat=3, sign_urls=5000, uploaders=32, rounds=15, load_seconds=4,
                       complete_parts=1000, complete_baseline_parts=100, tiny_parts=10_000, image_megapixels=24,
@@ -60,7 +64,8 @@ class Sizes:
                       analytics_items=600, analytics_downloads=12_000_000,
                       analytics_uploads=20_000, analytics_stress_uploads=100_000,
                       analytics_repeat=5, scale_uploads=50, scale_file_mib=8,
-                      import_downloads=12_000_000, import_day_downloads=20_000)
+                      import_downloads=12_000_000, import_day_downloads=20_000,
+                      link_file_mib=1024, link_slow_file_mib=64, link_repeat=2)
         )  # fmt: skip
         return cls(
             **{name: _env_int(f"BENCH_{name.upper()}", value) for name, value in defaults.items()}
