@@ -173,6 +173,14 @@ class UploadsApi(UploadApiView):
             max_length=255, required=False, allow_blank=True, default="application/octet-stream"
         )
         purpose = PurposeField()
+        round_trip_ms = serializers.IntegerField(
+            required=False,
+            min_value=0,
+            max_value=60_000,
+            help_text="Optional: the client's round trip to this site in milliseconds, as it "
+            "measured it. The farther the client, the larger the parts planned (up to 128 MiB, "
+            "and at least 6 parts), so that each part's round trips cost a distant link little.",
+        )
 
     @extend_schema(
         parameters=[ListFilters], responses={200: UploadOutput(many=True), **errors(400)}
