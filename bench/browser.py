@@ -325,7 +325,7 @@ def _shaped_link_runs(playwright, web_url, user, sizes, workdir: Path) -> tuple[
         return f"The shaped links were not measured: {unavailable}.", {}
     rows, figures = [], {}
     chosen = os.environ.get("BENCH_LINKS", "")  # e.g. "428/40,20/80": only these links
-    for name, mbit, rtt_ms, slow in LINKS:
+    for name, mbit, rtt_ms, slow in LINKS[: sizes.link_count]:
         if chosen and f"{mbit}/{rtt_ms}" not in chosen.split(","):
             continue
         size = (sizes.link_slow_file_mib if slow else sizes.link_file_mib) * MiB

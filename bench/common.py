@@ -45,6 +45,7 @@ class Sizes:
     link_file_mib: int  # benchmark 11 on the shaped links: the fast links' file
     link_slow_file_mib: int  # the home line's file
     link_repeat: int
+    link_count: int  # how many of benchmark 11's links, in order
 
     @classmethod
     def from_env(cls, smoke: bool) -> Sizes:
@@ -56,7 +57,7 @@ class Sizes:
                  analytics_stress_uploads=1000, analytics_repeat=1,
                  scale_uploads=6, scale_file_mib=1,
                  import_downloads=2000, import_day_downloads=100,
-                 link_file_mib=4, link_slow_file_mib=1, link_repeat=1)
+                 link_file_mib=2, link_slow_file_mib=1, link_repeat=1, link_count=1)
             if smoke
             else dict(file_mib=1024, repeat=3, sign_urls=5000, uploaders=32, rounds=15, load_seconds=4,
                       complete_parts=1000, complete_baseline_parts=100, tiny_parts=10_000, image_megapixels=24,
@@ -65,7 +66,7 @@ class Sizes:
                       analytics_uploads=20_000, analytics_stress_uploads=100_000,
                       analytics_repeat=5, scale_uploads=50, scale_file_mib=8,
                       import_downloads=12_000_000, import_day_downloads=20_000,
-                      link_file_mib=1024, link_slow_file_mib=64, link_repeat=2)
+                      link_file_mib=1024, link_slow_file_mib=64, link_repeat=2, link_count=3)
         )  # fmt: skip
         return cls(
             **{name: _env_int(f"BENCH_{name.upper()}", value) for name, value in defaults.items()}
