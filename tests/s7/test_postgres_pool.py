@@ -35,9 +35,16 @@ def test_the_tests_use_the_pool():
     assert not connection.settings_dict["CONN_HEALTH_CHECKS"]
 
 
+def _use_every_pooled_connection() -> None:
+    # The pool hands out its longest idle connection first: using as many connections as it may
+    # hold leaves each of them returned a moment ago.
+    for _ in range(connection.pool.max_size + 1):
+        _backend_pid()
+        connection.close()
+
+
 def test_a_connection_returned_a_moment_ago_is_handed_out_unchecked(checks):
-    _backend_pid()
-    connection.close()
+    _use_every_pooled_connection()
     checks.clear()
 
     _backend_pid()
@@ -46,8 +53,7 @@ def test_a_connection_returned_a_moment_ago_is_handed_out_unchecked(checks):
 
 
 def test_a_connection_idle_for_a_while_is_checked_first(checks, monkeypatch):
-    _backend_pid()
-    connection.close()
+    _use_every_pooled_connection()
     checks.clear()
     later = time.monotonic() + base.CHECK_AFTER_IDLE_SECONDS + 1
     monkeypatch.setattr(base.time, "monotonic", lambda: later)
@@ -57,13 +63,18 @@ def test_a_connection_idle_for_a_while_is_checked_first(checks, monkeypatch):
     assert len(checks) == 1
 
 
-def test_an_idle_connection_the_server_dropped_is_replaced_before_a_query_meets_it(monkeypatch):
-    dropped = _backend_pid()
-    connection.close()
+def test_idle_connections_the_server_dropped_are_replaced_before_a_query_meets_them(
+    monkeypatch,
+):
+    pooled = set()
+    for _ in range(connection.pool.max_size + 1):
+        pooled.add(_backend_pid())
+        connection.close()
     params = connection.get_connection_params()
     with psycopg.connect(**{**params, "autocommit": True}) as other:
-        other.execute("SELECT pg_terminate_backend(%s)", [dropped])
+        for pid in pooled:
+            other.execute("SELECT pg_terminate_backend(%s)", [pid])
     later = time.monotonic() + base.CHECK_AFTER_IDLE_SECONDS + 1
     monkeypatch.setattr(base.time, "monotonic", lambda: later)
 
-    assert _backend_pid() != dropped
+    assert _backend_pid() not in pooled
