@@ -9,6 +9,7 @@ machine's load falls on every way alike.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections import Counter
@@ -21,6 +22,7 @@ from django.core.management import call_command
 from django.test import Client
 
 from bench.common import MiB, bench_user, median, ratio, table, write_random_file
+from bench.link import ShapedLink
 from bench.services import ROOT, CpuAccount, Services
 from bench.transfer import ready_figures
 from uploads.client import S7Client
@@ -34,6 +36,13 @@ CHROMIUM_ARGS = [
 ]  # fmt: skip
 CLIENT_WORKERS = 8
 TIMEOUT_MS = 600_000
+CHROMIUM = "/usr/bin/chromium"
+# (name, upload Mbit/s, round trip ms, whether the file is the slow line's smaller one)
+LINKS = (
+    ("the seed's line", 428, 40, False),
+    ("a home line", 20, 80, True),
+    ("far from the bucket", 428, 150, False),
+)
 
 # Installed on S7's demo page before the file is picked: when Uppy reports the transfer done
 # (every part stored and the complete request answered) and when the field shows an end state.
@@ -52,6 +61,9 @@ S7_HOOKS = """() => {
         }
     }).observe(root, { attributes: true, attributeFilter: ['data-s7-state'] })
 }"""
+PART_PUTS = """() => performance.getEntriesByType('resource')
+    .filter((e) => e.name.includes('partNumber='))
+    .map((e) => [e.startTime, e.responseEnd])"""
 FIRST_PART_PUT = """() => {
     const puts = performance.getEntriesByType('resource').filter((e) => e.name.includes('partNumber='))
     return puts.length ? Math.min(...puts.map((e) => e.startTime)) : null
@@ -114,6 +126,7 @@ def _drive(page, picker: str, ended_js: str, file: Path) -> dict:
     page.wait_for_function(ended_js, polling=200, timeout=TIMEOUT_MS)
     marks = page.evaluate("window.benchMarks")
     first_put = page.evaluate(FIRST_PART_PUT)
+    puts = page.evaluate(PART_PUTS)
     return {
         "marks": marks,
         "transfer": (marks["transferred"] - started) / 1000 if marks.get("transferred") else None,
@@ -121,11 +134,26 @@ def _drive(page, picker: str, ended_js: str, file: Path) -> dict:
         "first_put": (first_put - started) / 1000 if first_put is not None else None,
         "main_thread": busy,
         "cpu": cpu.seconds(),
+        "load": os.getloadavg()[0],
+        "puts": [((a - started) / 1000, (b - started) / 1000) for a, b in puts],
     }
 
 
-def _s7_page_run(browser, web_url, cookie, file: Path, user) -> dict:
+def _without_round_trip(route) -> None:
+    """Passes the page's create request on without its round-trip hint: parts as planned for
+    a client that gives none."""
+    request = route.request
+    if request.method != "POST":
+        return route.continue_()
+    body = json.loads(request.post_data or "{}")
+    body.pop("round_trip_ms", None)
+    return route.continue_(post_data=json.dumps(body))
+
+
+def _s7_page_run(browser, web_url, cookie, file: Path, user, *, hint: bool = True) -> dict:
     def hooks(page, ended_js):
+        if not hint:
+            page.route("**/api/uploads/", _without_round_trip)
         for field in ("version_file", "screenshot"):
             page.wait_for_selector(f'#id_{field}-uploader[data-s7-state="idle"]')
         page.evaluate(S7_HOOKS)
@@ -144,6 +172,7 @@ def _s7_page_run(browser, web_url, cookie, file: Path, user) -> dict:
     # after ready: the next run starts once it is.
     run.update(ready_figures(str(upload.pk)))
     s3.delete_object(upload.key)
+    run["part_size"] = upload.part_size
     return run
 
 
@@ -204,13 +233,16 @@ def run(services: Services, sizes, workdir: Path) -> tuple[str, dict]:
             # A first run of each page warms gunicorn's workers, the browser and its caches.
             _s7_page_run(browser, web_url, cookie, warm, user)
             _stock_page_run(browser, web_url, cookie, warm, part_size)
-            for _ in range(sizes.repeat):
+            for _ in range(sizes.repeat if not os.environ.get("BENCH_LINKS_ONLY") else 0):
                 s7_runs.append(_s7_page_run(browser, web_url, cookie, file, user))
                 stock_runs.append(_stock_page_run(browser, web_url, cookie, file, part_size))
                 client_runs.append(_client_run(services, token, file))
             outage = outage_runs(browser, web_url, cookie, user, workdir, smoke=size < 64 * MiB)
         finally:
             browser.close()
+        links_text, link_figures = _shaped_link_runs(playwright, web_url, user, sizes, workdir)
+    if not s7_runs:
+        return links_text, link_figures
 
     def rate(runs, key):
         return median([size / MiB / r[key] for r in runs])
@@ -224,6 +256,7 @@ def run(services: Services, sizes, workdir: Path) -> tuple[str, dict]:
         "stock_transfer_rate": stock_rate,
         "client_transfer_rate": rate(client_runs, "transfer"),
         "s7_ready_rate": rate(s7_runs, "ended"),
+        **link_figures,
     }
     rows = [
         ["stock `@uppy/aws-s3`, no checksums (baseline)", seconds(stock_runs, "transfer"),
@@ -279,7 +312,7 @@ def run(services: Services, sizes, workdir: Path) -> tuple[str, dict]:
     )
     text += "\n\n**Time to ready.**\n\n" + ready_table(s7_runs, client_runs, size)
     text += "\n\n**An outage that heals itself.**\n\n" + outage
-    return text, figures
+    return text + "\n\n" + links_text, figures
 
 
 # --- Time to ready ---------------------------------------------------------------------------
@@ -475,3 +508,83 @@ def outage_runs(browser, web_url, cookie, user, workdir: Path, *, smoke: bool) -
         "refuses at once sends nothing). Target: S7 finishes by itself, losing no more than "
         "stock Uppy."
     )
+
+
+def _put_timeline(runs) -> str:
+    """When the first part left, how many parts were in flight on average while any was, and
+    how long the transfer went on after the last part's answer (completion)."""
+    figures = []
+    for r in runs:
+        first = min(a for a, _ in r["puts"])
+        last = max(b for _, b in r["puts"])
+        in_flight = sum(b - a for a, b in r["puts"]) / (last - first)
+        figures.append((first, in_flight, r["transfer"] - last))
+    return ", ".join(f"{median(column):.2f}" for column in zip(*figures, strict=True))
+
+
+def _shaped_link_runs(playwright, web_url, user, sizes, workdir: Path) -> tuple[str, dict]:
+    """Both pages again, the browser now behind each shaped link in turn (bench/link.py)."""
+    unavailable = ShapedLink.available()
+    if unavailable:
+        return f"The shaped links were not measured: {unavailable}.", {}
+    rows, figures = [], {}
+    chosen = os.environ.get("BENCH_LINKS", "")  # e.g. "428/40,20/80": only these links
+    for name, mbit, rtt_ms, slow in LINKS[: sizes.link_count]:
+        if chosen and f"{mbit}/{rtt_ms}" not in chosen.split(","):
+            continue
+        size = (sizes.link_slow_file_mib if slow else sizes.link_file_mib) * MiB
+        file = write_random_file(workdir / f"link-{mbit}-{rtt_ms}.bin", size)
+        warm = write_random_file(workdir / "link-warm.bin", 1 * MiB)
+        part_size = plan_parts(size).part_size
+        s7_runs, stock_runs, unhinted_runs = [], [], []
+        with ShapedLink(mbit, rtt_ms, workdir) as link:
+            browser = playwright.chromium.launch(
+                executable_path=str(link.wrapper(CHROMIUM)), args=CHROMIUM_ARGS
+            )
+            try:
+                cookie = _session_cookie(user, web_url)
+                _s7_page_run(browser, web_url, cookie, warm, user)
+                _stock_page_run(browser, web_url, cookie, warm, part_size)
+                for _ in range(sizes.link_repeat):
+                    s7_runs.append(_s7_page_run(browser, web_url, cookie, file, user))
+                    stock_runs.append(_stock_page_run(browser, web_url, cookie, file, part_size))
+                    unhinted_runs.append(
+                        _s7_page_run(browser, web_url, cookie, file, user, hint=False)
+                    )
+            finally:
+                browser.close()
+        capacity = mbit * 1e6 / 8  # bytes a second
+        key = f"{mbit}/{rtt_ms}"
+        stock_time = median([r["transfer"] for r in stock_runs])
+        ways = (
+            ("stock `@uppy/aws-s3`", stock_runs, part_size),
+            ("S7's uploader", s7_runs, s7_runs[0]["part_size"]),
+            ("S7, no round-trip hint", unhinted_runs, unhinted_runs[0]["part_size"]),
+        )
+        for way, runs, parts in ways:
+            share = median([size / r["transfer"] / capacity for r in runs])
+            figures[f"link {key} {way} share"] = share
+            rows.append([
+                f"{name}: {mbit} Mbit/s up, {rtt_ms} ms, {size // MiB:,} MiB", way,
+                f"{parts // MiB}", ", ".join(f"{r['transfer']:.2f}" for r in runs),
+                f"**{share:.0%}**", ratio(stock_time, median([r["transfer"] for r in runs])),
+                _put_timeline(runs), f"{median([r['load'] for r in runs]):.1f}",
+            ])  # fmt: skip
+        if os.environ.get("BENCH_LINK_DUMP"):
+            with open(os.environ["BENCH_LINK_DUMP"], "a") as dump:
+                dump.write(json.dumps({"link": key, "ways": [w[:2] for w in ways]}) + "\n")
+    text = table(
+        ["link and file", "", "parts (MiB)", "transfer (s, each run)", "share of the link",
+         "speed / stock's", "first PUT after pick (s), parts in flight, after the last part (s)",
+         "load average"],
+        rows,
+    )  # fmt: skip
+    return (
+        "On shaped links: Chromium runs in a network namespace whose only way to the web server "
+        "and S3 is a link with the upload rate capped by the kernel's token bucket (tc tbf, a "
+        "50 ms queue) and every packet delayed by half the round trip each way (bench/link.py), "
+        "so the browser's own TCP meets the round trip. Share of the link: the file's bytes over "
+        "the transfer time (pick to Uppy's upload-success, signing and completion included), "
+        f"against the link's rate. {sizes.link_repeat} run(s) of each page per link, alternating; "
+        "stock Uppy keeps 6 parts in flight, in parts of the default plan.\n\n" + text
+    ), figures

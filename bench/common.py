@@ -50,6 +50,10 @@ class Sizes:
     apilists_downloads: int  # benchmark 15
     apilists_rounds: int
     apilists_requests: int
+    link_file_mib: int  # benchmark 11 on the shaped links: the fast links' file
+    link_slow_file_mib: int  # the home line's file
+    link_repeat: int
+    link_count: int  # how many of benchmark 11's links, in order
 
     @classmethod
     def from_env(cls, smoke: bool) -> Sizes:
@@ -63,7 +67,8 @@ class Sizes:
                  import_downloads=2000, import_day_downloads=100,
                  text_length=2000, text_repeat=1, text_requests=2,
                  import_files=12, import_day_files=4,
-                 apilists_downloads=2000, apilists_rounds=1, apilists_requests=2)
+                 apilists_downloads=2000, apilists_rounds=1, apilists_requests=2,
+                 link_file_mib=2, link_slow_file_mib=1, link_repeat=1, link_count=1)
             if smoke
             else dict(file_mib=1024, repeat=3, sign_urls=5000, uploaders=32, rounds=15, load_seconds=4,
                       complete_parts=1000, complete_baseline_parts=100, tiny_parts=10_000, image_megapixels=24,
@@ -74,7 +79,8 @@ class Sizes:
                       import_downloads=12_000_000, import_day_downloads=20_000,
                       text_length=0, text_repeat=5, text_requests=20,
                       import_files=2000, import_day_files=60,
-                      apilists_downloads=12_000_000, apilists_rounds=3, apilists_requests=5)
+                      apilists_downloads=12_000_000, apilists_rounds=3, apilists_requests=5,
+                      link_file_mib=1024, link_slow_file_mib=64, link_repeat=2, link_count=3)
         )  # fmt: skip
         return cls(
             **{name: _env_int(f"BENCH_{name.upper()}", value) for name, value in defaults.items()}

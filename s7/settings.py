@@ -120,6 +120,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
                 "timeout": envint("DATABASE_POOL_TIMEOUT", 10),
             }
         }
+    if DATABASES["default"].get("OPTIONS", {}).get("pool"):
+        # The pool's connections are checked only after they sat idle (s7/postgres/base.py):
+        # Django's own check costs a round trip on every request.
+        DATABASES["default"]["ENGINE"] = "s7.postgres"
+        DATABASES["default"]["CONN_HEALTH_CHECKS"] = False
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The local web process and worker write at once: WAL and IMMEDIATE avoid "database is locked".
     DATABASES["default"]["OPTIONS"] = {
@@ -284,11 +289,14 @@ UPLOADS_SCREENSHOT_MAX_SIZE = envint("UPLOADS_SCREENSHOT_MAX_SIZE", 20 * 1024**2
 API_MAX_BODY_BYTES = envint("API_MAX_BODY_BYTES", 1024 * 1024)
 # Where the site's APIs live (s7/urls.py): every answer under it is JSON (s7/middleware.py).
 API_PATH_PREFIX = "/api/"
+# How long a web process remembers an API token's user (s7/authentication.py): a token deleted
+# in another process still works for at most this long.
+API_TOKEN_CACHE_SECONDS = envint("API_TOKEN_CACHE_SECONDS", 5)
 
 # --- REST framework. Token auth first, so an anonymous call answers 401 with a challenge. ---
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "s7.authentication.RememberedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -215,3 +215,24 @@ export function throttledProgress(onProgress, size, everyMs = 250) {
     onProgress(event)
   }
 }
+
+// The round trip to the site, for the server to plan parts for this link. A TCP handshake takes
+// one round trip, so the page's own connections to the site say it best (the page's navigation,
+// or an API call that opened a connection; the longest, since a connection the browser began
+// before the request was attached to it shows only its end); otherwise the shortest time to
+// the first byte of an API answer (server time included, so never shorter than the round trip).
+export function measuredRoundTrip(apiBase) {
+  if (typeof performance === 'undefined' || !performance.getEntriesByType) return undefined
+  const origin = new URL(apiBase, document.baseURI).origin
+  const entries = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')]
+    .filter((entry) => entry.name.startsWith(origin))
+  const handshakes = entries
+    .map((entry) => (entry.secureConnectionStart || entry.connectEnd) - entry.connectStart)
+    .filter((ms) => ms > 0)
+  const base = new URL(apiBase, document.baseURI).href
+  const firstBytes = entries
+    .filter((entry) => entry.name.startsWith(base) && entry.requestStart > 0 && entry.responseStart > 0)
+    .map((entry) => entry.responseStart - entry.requestStart)
+  if (handshakes.length) return Math.max(1, Math.round(Math.max(...handshakes)))
+  return firstBytes.length ? Math.max(1, Math.round(Math.min(...firstBytes))) : undefined
+}

@@ -9,7 +9,7 @@ import AwsS3 from '@uppy/aws-s3'
 import Uppy from '@uppy/core'
 import Dashboard from '@uppy/dashboard'
 import { Api, ApiError, sleep } from './api.js'
-import { UploadParts, throttledProgress, warmHashing } from './parts.js'
+import { UploadParts, measuredRoundTrip, throttledProgress, warmHashing } from './parts.js'
 
 const PARALLEL_PARTS = 6
 const PART_RETRY_DELAYS = [500, 1000, 2000, 4000, 8000]
@@ -370,6 +370,7 @@ class FieldUploader {
       size: file.size,
       content_type: file.type || 'application/octet-stream',
       purpose: this.purposeName,
+      round_trip_ms: measuredRoundTrip(this.api.base),
     })
     this.createdHere.add(data.id)
     return data

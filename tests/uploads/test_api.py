@@ -62,6 +62,29 @@ def test_the_client_cannot_choose_the_key(alice_api):
     assert response.json()["key"] != "uploads/x/y"
 
 
+def test_a_distant_client_gets_larger_parts_planned_for_its_round_trip(alice_api):
+    body = {"filename": "far.zip", "size": 1024 * MiB, "purpose": "version_file"}
+
+    near = alice_api.post("/api/uploads/", body, format="json").json()
+    far = alice_api.post("/api/uploads/", {**body, "round_trip_ms": 150}, format="json").json()
+
+    assert (near["part_size"], near["part_count"]) == (8 * MiB, 128)
+    assert (far["part_size"], far["part_count"]) == (86 * MiB, 12)
+
+
+@pytest.mark.parametrize("round_trip_ms", [-1, 60_001, "far"])
+def test_it_refuses_a_round_trip_that_is_not_one(alice_api, round_trip_ms):
+    response = alice_api.post(
+        "/api/uploads/",
+        {"filename": "a.zip", "size": 10, "purpose": "version_file",
+         "round_trip_ms": round_trip_ms},
+        format="json",
+    )  # fmt: skip
+
+    assert response.status_code == 400
+    assert "round_trip_ms" in response.json()
+
+
 def test_it_serves_the_rules_clients_share_once(alice_api):
     rules = alice_api.get("/api/uploads/purposes/").json()
 

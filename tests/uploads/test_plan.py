@@ -1,6 +1,15 @@
 import pytest
 
-from uploads.core.plan import MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE, MiB, PlanError, plan_parts
+from uploads.core.plan import (
+    MAX_PART_SIZE,
+    MAX_PARTS,
+    MIN_PART_SIZE,
+    GiB,
+    MiB,
+    PlanError,
+    link_part_size,
+    plan_parts,
+)
 
 
 def lengths(plan):
@@ -74,3 +83,35 @@ def test_a_part_outside_the_plan_has_no_length():
         plan.part_length(4)
     with pytest.raises(PlanError):
         plan.part_length(0)
+
+
+# --- Parts for the client's link ----------------------------------------------------------
+
+
+def test_a_client_that_gives_no_round_trip_gets_the_preferred_parts():
+    assert link_part_size(GiB, 8 * MiB, None) == 8 * MiB
+    assert link_part_size(GiB, 8 * MiB, 0) == 8 * MiB
+
+
+def test_a_nearby_client_keeps_the_preferred_parts():
+    assert link_part_size(GiB, 8 * MiB, 5) == 8 * MiB
+
+
+@pytest.mark.parametrize(("round_trip_ms", "part_mib"), [(40, 23), (80, 46), (150, 86)])
+def test_the_farther_the_client_the_larger_its_parts(round_trip_ms, part_mib):
+    assert link_part_size(GiB, 8 * MiB, round_trip_ms) == part_mib * MiB
+
+
+def test_parts_for_a_link_are_never_larger_than_128_mib():
+    assert link_part_size(100 * GiB, 8 * MiB, 2000) == 128 * MiB
+
+
+def test_a_small_file_on_a_distant_link_still_fills_six_parts_in_flight():
+    part_size = link_part_size(64 * MiB, 8 * MiB, 150)
+
+    assert part_size == 11 * MiB
+    assert plan_parts(64 * MiB, preferred_part_size=part_size).part_count == 6
+
+
+def test_a_file_too_small_for_six_parts_keeps_the_preferred_size():
+    assert link_part_size(20 * MiB, 8 * MiB, 150) == 8 * MiB

@@ -33,7 +33,7 @@ from uploads.core.errors import (
 )
 from uploads.core.models import Upload, UploadPart, UploadState
 from uploads.core.parts import describe, held_parts, problems_with
-from uploads.core.plan import MAX_PARTS, PlanError, plan_parts
+from uploads.core.plan import MAX_PARTS, PlanError, link_part_size, plan_parts
 from uploads.core.progress import UploadStage
 from uploads.core.signals import upload_state_changed
 from uploads.storage import s3
@@ -61,7 +61,15 @@ def display_filename(filename: str) -> str:
     return name
 
 
-def upload_create(*, owner, filename: str, size: int, content_type: str, purpose: str) -> Upload:
+def upload_create(
+    *,
+    owner,
+    filename: str,
+    size: int,
+    content_type: str,
+    purpose: str,
+    round_trip_ms: int | None = None,
+) -> Upload:
     try:
         policy = purposes.get(purpose)
     except purposes.PurposeError as exc:
@@ -78,7 +86,8 @@ def upload_create(*, owner, filename: str, size: int, content_type: str, purpose
         )
     try:
         policy.check(filename=name, size=size, content_type=content_type)
-        plan = plan_parts(size, preferred_part_size=policy.preferred_part_size)
+        part_size = link_part_size(size, policy.preferred_part_size, round_trip_ms)
+        plan = plan_parts(size, preferred_part_size=part_size)
     except (purposes.PurposeError, PlanError) as exc:
         raise InvalidUpload(str(exc)) from None
 
