@@ -74,17 +74,22 @@ def item_recount(item_id: int) -> None:
         rating_average=round(average, 3),
         rating_weighted=round(weighted_rating(average, stats["n"]), 4),
         screenshots_count=_count_of(Screenshot, item=OuterRef("pk")),
-        downloads_count=Coalesce(
-            Subquery(
-                Version.objects.filter(item=OuterRef("pk"))
-                .order_by()
-                .values("item")
-                .annotate(n=Coalesce(Sum("downloads_count"), Value(0)))
-                .values("n")[:1]
-            ),
-            Value(0),
-        ),
+        downloads_count=_item_downloads(),
         version_created_at=newest,
+    )
+
+
+def _item_downloads():
+    """Per item: the sum of its versions' download counts."""
+    return Coalesce(
+        Subquery(
+            Version.objects.filter(item=OuterRef("pk"))
+            .order_by()
+            .values("item")
+            .annotate(n=Coalesce(Sum("downloads_count"), Value(0)))
+            .values("n")[:1]
+        ),
+        Value(0),
     )
 
 
@@ -94,16 +99,7 @@ def items_recount(item_ids=None) -> None:
     items = Item.objects.all() if item_ids is None else Item.objects.filter(pk__in=list(item_ids))
     items.update(
         screenshots_count=_count_of(Screenshot, item=OuterRef("pk")),
-        downloads_count=Coalesce(
-            Subquery(
-                Version.objects.filter(item=OuterRef("pk"))
-                .order_by()
-                .values("item")
-                .annotate(n=Coalesce(Sum("downloads_count"), Value(0)))
-                .values("n")[:1]
-            ),
-            Value(0),
-        ),
+        downloads_count=_item_downloads(),
         version_created_at=Subquery(
             Version.objects.filter(item=OuterRef("pk"))
             .order_by()

@@ -21,18 +21,19 @@ from uploads.tasknames import (
 )
 from uploads.worker import checksum, processing, sweeps
 
-
-@shared_task(
-    bind=True,
-    name=PROCESS_UPLOAD,
+# Tasks on one upload: handed back if their worker dies, and S3 or the network failing is worth
+# another try (the upload stays where it was meanwhile).
+RETRIED_ON_STORAGE = dict(
     acks_late=True,
     reject_on_worker_lost=True,
-    # S3 or the network failing is worth another try; the upload stays where it was meanwhile.
     autoretry_for=(s3.S3Error, StorageUnavailable, BotoCoreError, ConnectionError),
     retry_backoff=5,
     retry_backoff_max=300,
     max_retries=5,
 )
+
+
+@shared_task(bind=True, name=PROCESS_UPLOAD, **RETRIED_ON_STORAGE)
 def process_upload(self, upload_id: str) -> str:
     upload = Upload.objects.filter(pk=upload_id).first()
     if upload is None:
@@ -45,15 +46,7 @@ def process_upload(self, upload_id: str) -> str:
         return processing.upload_fail_timed_out(upload=upload, seconds=soft_limit).state
 
 
-@shared_task(
-    name=COMPUTE_SHA256,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    autoretry_for=(s3.S3Error, StorageUnavailable, BotoCoreError, ConnectionError),
-    retry_backoff=5,
-    retry_backoff_max=300,
-    max_retries=5,
-)
+@shared_task(name=COMPUTE_SHA256, **RETRIED_ON_STORAGE)
 def compute_sha256(upload_id: str) -> str:
     upload = Upload.objects.filter(pk=upload_id).first()
     if upload is None:

@@ -276,10 +276,15 @@ def test_an_upload_is_ready_before_the_worker_reads_it_back_for_its_sha256(
         return original(key, size, **kwargs)
 
     monkeypatch.setattr(s3, "sha256_of_object", counting)
+    # The hand-off to the broker is recorded instead of sent: a worker of this run that another
+    # test started would otherwise compute the SHA-256 before this test looks at "pending".
+    enqueued = []
+    monkeypatch.setattr(processing, "enqueue_sha256", lambda upload: enqueued.append(upload.pk))
 
     upload = processing.upload_process(upload=upload)
     assert upload.state == "ready", upload.error
     assert read_back == []  # ready without reading the object back
+    assert enqueued == [upload.pk]
     shown = alice_api.get(f"/api/uploads/{upload.pk}/").json()
     assert (shown["state"], shown["sha256"], shown["sha256_pending"]) == ("ready", "", True)
 
