@@ -160,3 +160,19 @@ def ratio(value: float, baseline: float) -> str:
     if not baseline or math.isnan(baseline) or math.isnan(value):
         return "n/a"
     return f"{value / baseline:.2f}×"
+
+
+def process_tree(root: int) -> list[int]:
+    """``root`` and every process below it, from /proc (threads' children included)."""
+    pids, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        pids.append(pid)
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                todo += [
+                    int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+                ]
+        except OSError:
+            continue
+    return pids

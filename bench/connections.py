@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.common import MiB, bench_user, table, write_random_file
+from bench.common import MiB, bench_user, process_tree, table, write_random_file
 from bench.services import PG, ROOT, Process, WebServer
 from devtools.seaweedfs import free_port
 
@@ -161,21 +161,6 @@ def _local_ports_to_inodes(remote_port: int) -> dict[int, int]:
     return found
 
 
-def _tree(root: int) -> list[int]:
-    pids, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        pids.append(pid)
-        try:
-            for task in os.listdir(f"/proc/{pid}/task"):
-                todo += [
-                    int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()
-                ]
-        except OSError:
-            continue
-    return pids
-
-
 def _command(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
@@ -190,7 +175,7 @@ def _kind(pid: int, roots: dict[int, str]) -> str:
         parent = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
     except (OSError, ValueError):
         return "gone"
-    dyno = next((name for root, name in roots.items() if pid in _tree(root)), "other")
+    dyno = next((name for root, name in roots.items() if pid in process_tree(root)), "other")
     workers = {"images@": "image worker", "main@": "main worker"}
     worker = next((name for marker, name in workers.items() if marker in command), None)
     if pid in roots:
@@ -250,7 +235,7 @@ class Sampler(threading.Thread):
 
     def _owners(self, ports: list[int], server_port: int) -> dict[str, int]:
         inodes = _local_ports_to_inodes(server_port)
-        pids = [pid for root in self.roots for pid in _tree(root)]
+        pids = [pid for root in self.roots for pid in process_tree(root)]
         owners = _socket_owners(pids)
         counts: dict[str, int] = {}
         for port in ports:

@@ -26,7 +26,7 @@ import zlib
 from datetime import timedelta
 from pathlib import Path
 
-from bench.common import MiB, bench_user, ratio, table
+from bench.common import MiB, bench_user, process_tree, ratio, table
 from bench.services import ROOT, Process
 
 DYNO_MEMORY = 512 * MiB
@@ -107,21 +107,6 @@ def stored_upload(owner, path: Path, purpose: str):
 # --- Measuring ------------------------------------------------------------------------------------
 
 
-def _tree(root: int) -> list[int]:
-    pids, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        pids.append(pid)
-        try:
-            for task in os.listdir(f"/proc/{pid}/task"):
-                todo += [
-                    int(c) for c in Path(f"/proc/{pid}/task/{task}/children").read_text().split()
-                ]
-        except OSError:
-            continue
-    return pids
-
-
 def _memory(pid: int) -> tuple[int, int]:
     """(RSS, PSS) in bytes; zeros for a process that just ended."""
     rss = pss = 0
@@ -157,7 +142,7 @@ class TreeSampler(threading.Thread):
 
     def run(self):
         while self.running:
-            pids = _tree(self.root)
+            pids = process_tree(self.root)
             figures = [_memory(pid) for pid in pids]
             rss, pss = sum(f[0] for f in figures), sum(f[1] for f in figures)
             if rss > self.peak_rss:
