@@ -3,12 +3,16 @@ whatever the memory budget's estimate misses."""
 
 import io
 import os
+import signal
+import threading
+import time
+from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
 
 from tests.fixtures.uploading import wait_for_state
-from tests.fixtures.worker import completed_upload, encode, photo_with_orientation
+from tests.fixtures.worker import completed_upload, encode, photo_with_orientation, png
 from uploads.worker import images
 from uploads.worker.image_child import make_renditions_in_child
 from uploads.worker.images import ImageLimits, ImageRejected, make_renditions
@@ -83,19 +87,65 @@ def test_pillows_own_allocations_past_the_limit_fail_with_the_same_sentence():
     assert "needs more memory to process than the worker allows" in str(caught.value)
 
 
-def test_a_child_that_dies_fails_the_image_with_a_sentence(monkeypatch):
-    # A crash in a C decoder, or the kernel's OOM killer: the child ends without an answer.
-    monkeypatch.setattr("sys.executable", "/bin/false")
+def test_a_child_that_dies_fails_the_image_with_a_sentence():
+    # A crash in a C decoder, or the kernel's OOM killer: the decoder ends without an answer.
+    # The kill is a real SIGKILL, sent to the decoder while it works on a large image.
+    outcome = {}
+    data = png((4_800, 4_800))  # just within the 24 MP decoded whole: long enough to be caught
 
-    with pytest.raises(ImageRejected) as caught:
-        make_renditions_in_child(
-            b"\xff\xd8\xff", RENDITIONS, images.DEFAULT_LIMITS, address_space=0
-        )
+    def decode():
+        try:
+            make_renditions_in_child(data, RENDITIONS, NO_BUDGET, address_space=0)
+        except ImageRejected as rejected:
+            outcome["rejected"] = rejected
 
-    assert (
-        str(caught.value)
-        == "This image could not be processed: its decoder stopped without an answer."
+    decoding = threading.Thread(target=decode)
+    decoding.start()
+    os.kill(_wait_for_a_decoder(), signal.SIGKILL)
+    decoding.join(timeout=30)
+
+    assert str(outcome["rejected"]) == (
+        "This image could not be processed: its decoder stopped without an answer."
     )
+
+
+def test_the_next_image_after_a_lost_decoder_is_processed():
+    # The fork parent whose decoder died goes on serving; one that died itself is replaced.
+    data = photo_with_orientation((64, 48))
+    first = make_renditions_in_child(data, RENDITIONS, images.DEFAULT_LIMITS, address_space=0)
+    for parent in _children_of(os.getpid(), "uploads.worker.image_child"):
+        os.kill(parent, signal.SIGKILL)
+
+    again = make_renditions_in_child(data, RENDITIONS, images.DEFAULT_LIMITS, address_space=0)
+
+    assert again == first
+
+
+def _children_of(pid: int, marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and marker in command:
+            found.append(int(entry.name))
+    return found
+
+
+def _wait_for_a_decoder(timeout=30.0) -> int:
+    """A decoder: a child of one of this process's fork parents."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for parent in _children_of(os.getpid(), "uploads.worker.image_child"):
+            decoders = _children_of(parent, "uploads.worker.image_child")
+            if decoders:
+                return decoders[0]
+        time.sleep(0.005)
+    raise AssertionError("no decoder started")
 
 
 @pytest.mark.django_db(transaction=True)
