@@ -139,13 +139,15 @@ REDIS_URL = required("REDIS_URL", "")
 _redis_tls = REDIS_URL.startswith("rediss://")
 # Redis clients per process, the plan's 20 being shared by every process (README, "Heroku's plan
 # limits"). A thread that finds the cache's connections busy waits for one (a command takes a
-# fraction of a millisecond); 0 leaves the pool unbounded.
+# fraction of a millisecond; the pool hands connections out last-in first-out, so on a starved
+# machine one thread can wait seconds behind the others); 0 leaves the pool unbounded. Redis being
+# down is not this wait: the socket timeouts below fail that fast.
 REDIS_CACHE_MAX_CONNECTIONS = envint("REDIS_CACHE_MAX_CONNECTIONS", 1)
 _cache_pool = (
     {
         "pool_class": "redis.BlockingConnectionPool",
         "max_connections": REDIS_CACHE_MAX_CONNECTIONS,
-        "timeout": 2,
+        "timeout": 10,
     }
     if REDIS_CACHE_MAX_CONNECTIONS
     else {}
