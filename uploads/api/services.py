@@ -36,7 +36,8 @@ from uploads.core.parts import describe, held_parts, problems_with
 from uploads.core.plan import MAX_PARTS, PlanError, link_part_size, plan_parts
 from uploads.core.progress import UploadStage
 from uploads.core.signals import upload_state_changed
-from uploads.storage import s3
+from uploads.storage import multipart, presign
+from uploads.storage.connection import S3Error
 
 logger = logging.getLogger("uploads")
 
@@ -95,8 +96,10 @@ def upload_create(
     key = policy.key_for(upload_id, name)
     served_type = policy.served_type(name)
     try:
-        s3_upload_id = s3.create_multipart_upload(key=key, content_type=served_type, filename=name)
-    except s3.S3Error as exc:
+        s3_upload_id = multipart.create_multipart_upload(
+            key=key, content_type=served_type, filename=name
+        )
+    except S3Error as exc:
         logger.error("CreateMultipartUpload failed: %s", exc)
         raise StorageUnavailable("Storage is unavailable right now; try again shortly.") from exc
 
@@ -129,7 +132,7 @@ def upload_create(
             )
     except Exception:
         # No row will ever know this multipart upload: abort it rather than orphan it.
-        s3.abort_multipart_upload(key=key, upload_id=s3_upload_id)
+        multipart.abort_multipart_upload(key=key, upload_id=s3_upload_id)
         raise
     upload_state_changed.send(sender=Upload, upload=upload, source=None, target=upload.state)
     return upload
@@ -166,7 +169,7 @@ def _require_open(upload: Upload) -> None:
         raise WrongState("This upload has expired; start a new one.", state="expired")
 
 
-def upload_sign_parts(*, upload: Upload, parts: list[PartRequest]) -> list[s3.SignedPart]:
+def upload_sign_parts(*, upload: Upload, parts: list[PartRequest]) -> list[presign.SignedPart]:
     if not parts:
         raise InvalidUpload("Ask for at least one part.", field="parts")
     if len(parts) > MAX_PARTS_PER_SIGNING:
@@ -195,7 +198,7 @@ def upload_sign_parts(*, upload: Upload, parts: list[PartRequest]) -> list[s3.Si
         signed_at=timezone.now(),
     )
     return [
-        s3.sign_part(
+        presign.sign_part(
             key=upload.key,
             upload_id=upload.s3_upload_id,
             part_number=part.part_number,

@@ -24,7 +24,8 @@ from uploads.core.models import Upload, UploadState
 from uploads.core.names import display_name
 from uploads.core.plan import PlanError, plan_parts
 from uploads.core.signals import upload_state_changed
-from uploads.storage import s3
+from uploads.storage import objects
+from uploads.storage.connection import S3Error
 
 logger = logging.getLogger("uploads")
 
@@ -49,12 +50,12 @@ def upload_adopt(
     name = display_name(filename)
     key = policy.key_for(upload_id, name)
     served_type = policy.served_type(name)
-    head = s3.head_object_in(source_bucket, source_key)
+    head = objects.head_object_in(source_bucket, source_key)
     size = head["ContentLength"] if head else 0
     reason = _refusal(policy, name, size, head is not None, source_key)
     if reason is None:
         try:
-            s3.copy_object(
+            objects.copy_object(
                 source_bucket=source_bucket,
                 source_key=source_key,
                 key=key,
@@ -62,7 +63,7 @@ def upload_adopt(
                 content_type=served_type,
                 filename=name,
             )
-        except s3.S3Error as exc:
+        except S3Error as exc:
             reason = f"S3 could not copy {source_key}: {exc}"
     plan = plan_parts(max(size, 1), preferred_part_size=policy.preferred_part_size)
     now = timezone.now()
