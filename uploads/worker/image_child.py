@@ -25,15 +25,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from uploads.worker.images import (
-    ImageLimits,
-    ImageRejected,
-    MiB,
-    Rendition,
-    RenditionBox,
-    RenditionResult,
-    make_renditions,
-)
+from uploads.worker.image_limits import ImageLimits, ImageRejected, MiB
+from uploads.worker.images import Rendition, RenditionBox, RenditionResult, make_renditions
 
 logger = logging.getLogger("uploads")
 

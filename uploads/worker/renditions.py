@@ -16,7 +16,7 @@ from uploads.core.models import Upload
 from uploads.core.purposes import Purpose
 from uploads.storage import objects
 from uploads.worker.image_child import make_renditions_in_child
-from uploads.worker.images import ImageLimits, ImageRejected
+from uploads.worker.image_limits import ImageLimits, ImageRejected
 
 logger = logging.getLogger("uploads")
 

@@ -9,9 +9,9 @@ from PIL import Image, ImageDraw
 
 from tests.fixtures.uploading import wait_for_state
 from tests.fixtures.worker import completed_upload, encode, photo_with_orientation
-from uploads.worker import images
 from uploads.worker.image_child import make_renditions_in_child
-from uploads.worker.images import ImageLimits, ImageRejected, make_renditions
+from uploads.worker.image_limits import DEFAULT_LIMITS, ImageLimits, ImageRejected
+from uploads.worker.images import make_renditions
 from uploads.worker.tasks import process_upload
 
 RENDITIONS = (("thumb", 300, 400), ("content", 920, 1600))
@@ -33,16 +33,14 @@ def test_the_child_makes_the_same_renditions_as_a_decode_in_this_process():
     data = photo_with_orientation((1600, 1200), orientation=6)
 
     here = make_renditions(data, RENDITIONS)
-    there = make_renditions_in_child(
-        data, RENDITIONS, images.DEFAULT_LIMITS, address_space=256 * MiB
-    )
+    there = make_renditions_in_child(data, RENDITIONS, DEFAULT_LIMITS, address_space=256 * MiB)
 
     assert there == here
 
 
 def test_a_refusal_in_the_child_keeps_its_sentence_and_code():
     with pytest.raises(ImageRejected) as caught:
-        make_renditions_in_child(b"GIF89a" + b"\0" * 40, RENDITIONS, images.DEFAULT_LIMITS,
+        make_renditions_in_child(b"GIF89a" + b"\0" * 40, RENDITIONS, DEFAULT_LIMITS,
                                  address_space=256 * MiB)  # fmt: skip
 
     assert (caught.value.code, str(caught.value)) == (
@@ -88,9 +86,7 @@ def test_a_child_that_dies_fails_the_image_with_a_sentence(monkeypatch):
     monkeypatch.setattr("sys.executable", "/bin/false")
 
     with pytest.raises(ImageRejected) as caught:
-        make_renditions_in_child(
-            b"\xff\xd8\xff", RENDITIONS, images.DEFAULT_LIMITS, address_space=0
-        )
+        make_renditions_in_child(b"\xff\xd8\xff", RENDITIONS, DEFAULT_LIMITS, address_space=0)
 
     assert (
         str(caught.value)
@@ -132,7 +128,7 @@ def test_nothing_of_the_decoding_stays_in_the_worker_process():
     # Decoded here, this image would take 46 MiB.
     data = progressive_cmyk()
     before = _rss()
-    make_renditions_in_child(data, RENDITIONS, images.DEFAULT_LIMITS, address_space=256 * MiB)
+    make_renditions_in_child(data, RENDITIONS, DEFAULT_LIMITS, address_space=256 * MiB)
 
     assert _rss() - before < 16 * MiB
 
