@@ -80,3 +80,27 @@ def test_a_file_its_purpose_refuses_is_not_copied(source_bucket, alice, publishe
 
     assert upload.state == UploadState.FAILED and "“.bmp” are not accepted" in upload.error
     assert objects.head_object(upload.key) is None and published_tasks == []
+
+
+def test_an_empty_object_fails_with_the_rule_the_api_applies(source_bucket, alice):
+    s3_client().put_object(Bucket=source_bucket, Key="static/empty.zip", Body=b"")
+
+    upload = upload_adopt(
+        owner=alice, purpose="version_file", filename="empty.zip",
+        source_bucket=source_bucket, source_key="static/empty.zip",
+    )  # fmt: skip
+
+    assert upload.state == UploadState.FAILED and upload.size == 0
+    assert upload.error == "static/empty.zip: An empty file cannot be uploaded."
+
+
+def test_a_source_without_a_usable_name_is_adopted_as_file(source_bucket, alice):
+    data = b"PK\x05\x06" + b"\0" * 18
+    s3_client().put_object(Bucket=source_bucket, Key="static/v3.zip", Body=data)
+
+    upload = upload_adopt(
+        owner=alice, purpose="version_file", filename="versions/3/",
+        source_bucket=source_bucket, source_key="static/v3.zip",
+    )  # fmt: skip
+
+    assert upload.filename == "file"

@@ -53,6 +53,11 @@ def test_it_creates_an_upload_with_a_server_chosen_key_and_plan(alice_api):
     assert Upload.objects.get(pk=upload["id"]).s3_upload_id in s3_open_upload_ids()
 
 
+def test_a_name_longer_than_255_characters_is_shortened_keeping_its_extension(alice_api):
+    upload = start_upload(alice_api, TWO_PARTS, filename="m" * 300 + ".zip")
+    assert upload["filename"] == "m" * 251 + ".zip"
+
+
 def test_the_client_cannot_choose_the_key(alice_api):
     response = alice_api.post(
         "/api/uploads/",
@@ -146,6 +151,7 @@ def test_it_lists_the_purposes_limits(alice_api):
         ({"filename": "a.exe", "size": 10, "purpose": "version_file"}, 400, "not accepted"),
         ({"filename": "shot.svg", "size": 10, "purpose": "screenshot"}, 400, "not accepted"),
         ({"filename": "", "size": 10, "purpose": "version_file"}, 400, "blank"),
+        ({"filename": "maps/..", "size": 10, "purpose": "version_file"}, 400, "needs a name"),
         ({"filename": "a.zip", "purpose": "version_file"}, 400, "required"),
         ({"filename": "big.png", "size": 21 * MiB, "purpose": "screenshot"}, 413, "at most"),
         (
