@@ -28,7 +28,7 @@ from bench.transfer import ready_figures
 from uploads.client import S7Client
 from uploads.core.models import Upload
 from uploads.core.plan import plan_parts
-from uploads.storage import s3
+from uploads.storage import objects
 
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -171,7 +171,7 @@ def _s7_page_run(browser, web_url, cookie, file: Path, user, *, hint: bool = Tru
     # The worker's share (the complete request's hand-over → ready), and the SHA-256 stored
     # after ready: the next run starts once it is.
     run.update(ready_figures(str(upload.pk)))
-    s3.delete_object(upload.key)
+    objects.delete_object(upload.key)
     run["part_size"] = upload.part_size
     return run
 
@@ -190,7 +190,7 @@ def _stock_page_run(browser, web_url, cookie, file: Path, part_size: int) -> dic
     )  # fmt: skip
     if run["marks"].get("error") or not run["marks"].get("key"):
         raise RuntimeError(f"stock Uppy's page ended {run['marks']}")
-    s3.delete_object(run["marks"]["key"])
+    objects.delete_object(run["marks"]["key"])
     return run
 
 
@@ -199,7 +199,7 @@ def _client_run(services: Services, token: str, file: Path) -> dict:
     result = client.upload(str(file), purpose="version_file", resume=False, wait=True)
     assert result.state == "ready", result.error
     ready_figures(result.id)
-    s3.delete_object(Upload.objects.get(pk=result.id).key)
+    objects.delete_object(Upload.objects.get(pk=result.id).key)
     return {
         "transfer": result.upload_seconds,
         "ended": result.upload_seconds + result.ready_seconds,
@@ -450,7 +450,7 @@ def outage_runs(browser, web_url, cookie, user, workdir: Path, *, smoke: bool) -
         upload = Upload.objects.filter(owner=user).order_by("-created_at").first()
         if run["transfer"] is not None:
             run.update(ready_figures(str(upload.pk)))
-        s3.delete_object(upload.key)
+        objects.delete_object(upload.key)
         return run
 
     def stock(cut):
@@ -464,7 +464,7 @@ def outage_runs(browser, web_url, cookie, user, workdir: Path, *, smoke: bool) -
             "#stock input.uppy-Dashboard-input[name='files[]']", file, outage, cut,
         )  # fmt: skip
         if run["marks"].get("key"):
-            s3.delete_object(run["marks"]["key"])
+            objects.delete_object(run["marks"]["key"])
         return run
 
     rows = []

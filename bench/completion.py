@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from bench.common import bench_user, median, ratio, table
 from uploads.core.models import Upload, UploadPart
-from uploads.storage import s3
+from uploads.storage import multipart, objects, presign
 
 PART_SIZE = 5 * 1024 * 1024  # S3's minimum
 # Sending thousands of parts keeps S3 busy writing for a moment after the last answer.
@@ -36,7 +36,7 @@ SETTLE_SECONDS = 1
 def _prepared_upload(user, parts: int, part_size: int = PART_SIZE) -> Upload:
     upload_id = uuid.uuid4()
     key = f"uploads/version_file/{upload_id}/tiny-parts.bin"
-    s3_upload_id = s3.create_multipart_upload(
+    s3_upload_id = multipart.create_multipart_upload(
         key=key, content_type="application/octet-stream", filename="tiny-parts.bin"
     )
     now = timezone.now()
@@ -55,7 +55,7 @@ def _prepared_upload(user, parts: int, part_size: int = PART_SIZE) -> Upload:
     md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
 
     def send(n):
-        signed = s3.sign_part(key=key, upload_id=s3_upload_id, part_number=n, size=part_size,
+        signed = presign.sign_part(key=key, upload_id=s3_upload_id, part_number=n, size=part_size,
                               checksum_sha256=sha, content_md5=md5)  # fmt: skip
         session = getattr(local, "session", None) or requests.Session()
         local.session = session
@@ -93,7 +93,7 @@ def _complete(services, token, upload, *, must_be_ready=True) -> dict:
     if must_be_ready and upload.state != "ready":
         raise RuntimeError(f"upload {upload.pk} ended {upload.state}: {upload.error}")
     if upload.state == "ready":
-        s3.delete_object(upload.key)
+        objects.delete_object(upload.key)
     return {"request": request_seconds, "server": logged[0][3], "whole": whole}
 
 

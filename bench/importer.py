@@ -54,9 +54,9 @@ def _png(seed: int) -> bytes:
 
 
 def _put_files(bucket: str, names: dict[str, bytes]) -> int:
-    from uploads.storage import s3
+    from uploads.storage.connection import s3_client
 
-    client = s3.client()
+    client = s3_client()
 
     def put(item):
         client.put_object(Bucket=bucket, Key=f"static/{item[0]}", Body=item[1])
@@ -279,7 +279,7 @@ def _timed(work):
 
 
 def run(services, sizes, workdir):
-    from uploads.storage import s3
+    from uploads.storage.connection import s3_client
 
     name = f"s7_bench_{services.run_id}_live"
     url = f"{PG}/{name}"
@@ -287,7 +287,7 @@ def run(services, sizes, workdir):
     with psycopg.connect(f"{PG}/postgres", autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
         admin.execute(f'CREATE DATABASE "{name}"')
-    s3.client().create_bucket(Bucket=bucket)
+    s3_client().create_bucket(Bucket=bucket)
     try:
         generated, (files, stored) = _timed(
             lambda: _fill(url, sizes.import_downloads, sizes.import_files, bucket)

@@ -9,7 +9,7 @@ import time
 from django.conf import settings
 
 from bench.common import median, ratio, table
-from uploads.storage import s3
+from uploads.storage.connection import s3_client
 from uploads.storage.sigv4 import PartUrlSigner
 
 KEY = "uploads/version_file/0b7d9a52-5c3e-4a57-b8b5-1c0f2f7f2c11/marathon-infinity.zip"
@@ -25,7 +25,7 @@ def _digests(n):
 
 
 def _botocore(count):
-    client = s3.client()
+    client = s3_client()
     digests = [_digests(n) for n in range(count)]
     started = time.perf_counter()
     for n, (sha, md5) in enumerate(digests):

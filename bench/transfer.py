@@ -23,7 +23,7 @@ from django.conf import settings
 from bench.common import MiB, bench_user, median, ratio, table, write_random_file
 from bench.services import PeakRss, Services
 from uploads.client import S7Client
-from uploads.storage import s3
+from uploads.storage import objects
 
 WORKERS = 8
 GiB = 1024 * MiB
@@ -81,7 +81,7 @@ def _s7_upload(services: Services, client: S7Client, path) -> dict:
     logged = web.requests_since(offset)
     assert result.state == "ready", result.error
     readiness = ready_figures(result.id)
-    s3.delete_object(s3_key(result.id))
+    objects.delete_object(s3_key(result.id))
     return {
         **readiness,
         "seconds": result.upload_seconds,
@@ -197,7 +197,7 @@ def _old_way_upload(services: Services, path) -> dict:
     seconds = time.perf_counter() - started
     response.raise_for_status()
     logged = web.requests_since(offset)
-    s3.delete_object(response.json()["key"])
+    objects.delete_object(response.json()["key"])
     return {
         "seconds": seconds,
         "web": sum(seconds for *_, seconds in logged),

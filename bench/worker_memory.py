@@ -89,11 +89,11 @@ def stored_upload(owner, path: Path, purpose: str):
     from django.utils import timezone
 
     from uploads.core.models import Upload, UploadState
-    from uploads.storage import s3
+    from uploads.storage.connection import bucket_name, s3_client
 
     upload_id = uuid.uuid4()
     key = f"uploads/{purpose}/{upload_id}/{path.name}"
-    s3.client().upload_file(str(path), s3.bucket(), key)
+    s3_client().upload_file(str(path), bucket_name(), key)
     size = path.stat().st_size
     now = timezone.now()
     return Upload.objects.create(

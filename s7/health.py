@@ -20,7 +20,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from items import limits
-from uploads.storage import s3
+from uploads.storage import bucket_setup
 
 logger = logging.getLogger("s7.health")
 
@@ -39,7 +39,7 @@ def _cache() -> None:
 
 
 def _storage() -> None:
-    if not s3.bucket_exists():
+    if not bucket_setup.bucket_exists():
         raise RuntimeError("the bucket does not exist")
 
 

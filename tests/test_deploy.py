@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from uploads.storage import s3
+from uploads.storage import bucket_setup
+from uploads.storage.connection import bucket_name, s3_client
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,8 +97,10 @@ def test_local_settings_need_nothing_installed(tmp_path):
 def test_s3_setup_is_idempotent():
     call_command("s3_setup", stdout=StringIO())
     call_command("s3_setup", stdout=StringIO())
-    assert any("AbortIncompleteMultipartUpload" in rule for rule in s3.get_lifecycle_rules())
-    assert "ETag" in s3.get_cors()[0]["ExposeHeaders"]
+    assert any(
+        "AbortIncompleteMultipartUpload" in rule for rule in bucket_setup.get_lifecycle_rules()
+    )
+    assert "ETag" in bucket_setup.get_cors()[0]["ExposeHeaders"]
 
 
 def test_s3_doctor_reports_a_healthy_bucket():
@@ -108,7 +111,7 @@ def test_s3_doctor_reports_a_healthy_bucket():
 
 @pytest.mark.django_db
 def test_s3_doctor_reports_a_bucket_without_cors_as_broken():
-    s3.delete_cors()
+    s3_client().delete_bucket_cors(Bucket=bucket_name())
     out = StringIO()
     try:
         with pytest.raises(CommandError, match="problem"):

@@ -11,7 +11,7 @@ from django.http import FileResponse, HttpResponse, JsonResponse
 from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_POST
 
-from uploads.storage import s3
+from uploads.storage.connection import bucket_name, s3_client
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Stock Uppy</title>
@@ -41,8 +41,8 @@ def _body(request) -> dict:
 def create(request):
     body = _body(request)
     key = f"bench/stock-uppy/{uuid.uuid4()}/{os.path.basename(body['filename'])}"
-    answer = s3.client().create_multipart_upload(
-        Bucket=s3.bucket(), Key=key, ContentType=body.get("type") or "application/octet-stream"
+    answer = s3_client().create_multipart_upload(
+        Bucket=bucket_name(), Key=key, ContentType=body.get("type") or "application/octet-stream"
     )
     return JsonResponse({"uploadId": answer["UploadId"], "key": key})
 
@@ -51,10 +51,10 @@ def create(request):
 @require_POST
 def sign(request):
     body = _body(request)
-    url = s3.client().generate_presigned_url(
+    url = s3_client().generate_presigned_url(
         "upload_part",
         Params={
-            "Bucket": s3.bucket(),
+            "Bucket": bucket_name(),
             "Key": body["key"],
             "UploadId": body["uploadId"],
             "PartNumber": int(body["partNumber"]),
@@ -69,8 +69,8 @@ def sign(request):
 def complete(request):
     body = _body(request)
     parts = [{"PartNumber": p["PartNumber"], "ETag": p["ETag"]} for p in body["parts"]]
-    answer = s3.client().complete_multipart_upload(
-        Bucket=s3.bucket(),
+    answer = s3_client().complete_multipart_upload(
+        Bucket=bucket_name(),
         Key=body["key"],
         UploadId=body["uploadId"],
         MultipartUpload={"Parts": sorted(parts, key=lambda p: p["PartNumber"])},
@@ -82,7 +82,7 @@ def complete(request):
 @require_POST
 def abort(request):
     body = _body(request)
-    s3.client().abort_multipart_upload(
-        Bucket=s3.bucket(), Key=body["key"], UploadId=body["uploadId"]
+    s3_client().abort_multipart_upload(
+        Bucket=bucket_name(), Key=body["key"], UploadId=body["uploadId"]
     )
     return JsonResponse({})

@@ -23,7 +23,7 @@ from tests.fixtures.uploading import (
     wait_for_state,
 )
 from uploads.core.models import Upload
-from uploads.storage import s3
+from uploads.storage.connection import bucket_name, s3_client
 from uploads.worker.tasks import expire_stale_uploads
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -94,7 +94,7 @@ def test_a_64_mib_file_uploaded_in_parallel_parts_becomes_ready(live_server, cel
 
     assert ready.state == "ready", ready.error
     assert wait_for_sha256(ready.pk).sha256 == hashlib.sha256(data).hexdigest()
-    stored = s3.client().get_object(Bucket=s3.bucket(), Key=ready.key)["Body"].read()
+    stored = s3_client().get_object(Bucket=bucket_name(), Key=ready.key)["Body"].read()
     assert hashlib.sha256(stored).hexdigest() == hashlib.sha256(data).hexdigest()
     final = client.complete(upload)
     assert (final.status_code, final.json()["state"]) == (200, "ready")

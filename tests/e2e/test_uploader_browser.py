@@ -25,7 +25,7 @@ from tests.fixtures.uploading import wait_for_sha256
 from tests.fixtures.worker_app import stall_stage
 from uploads.core.models import Upload
 from uploads.core.parts import held_parts
-from uploads.storage import s3
+from uploads.storage import objects
 
 # Playwright's sync API runs an event loop in the test's thread; the ORM calls the tests make
 # between browser steps are plain synchronous calls all the same.
@@ -226,7 +226,7 @@ def test_a_64_mib_file_uploads_from_the_page_and_is_stored_whole(page, tmp_path)
 
     upload = Upload.objects.get(owner__username="alice", state="ready")
     assert wait_for_sha256(upload.pk).sha256 == hashlib.sha256(data).hexdigest()
-    assert s3.sha256_of_object(upload.key, upload.size) == hashlib.sha256(data).hexdigest()
+    assert objects.sha256_of_object(upload.key, upload.size) == hashlib.sha256(data).hexdigest()
     assert counts(number for number, _ in page.puts) == {
         n: 1 for n in range(1, upload.part_count + 1)
     }

@@ -24,7 +24,8 @@ from tests.fixtures.uploading import (
 from uploads.api import services
 from uploads.core.models import Upload
 from uploads.core.plan import MAX_S3_OBJECT_SIZE
-from uploads.storage import s3
+from uploads.storage import multipart, objects, presign
+from uploads.storage.connection import S3Error, bucket_name, s3_client
 from uploads.storage.sigv4 import PartUrlSigner
 from uploads.worker.completion import upload_finish_completion
 
@@ -50,6 +51,11 @@ def test_it_creates_an_upload_with_a_server_chosen_key_and_plan(alice_api):
     assert (upload["part_size"], upload["part_count"]) == (8 * MiB, 2)
     assert upload["filename"] == "Évil name?.ZIP"
     assert Upload.objects.get(pk=upload["id"]).s3_upload_id in s3_open_upload_ids()
+
+
+def test_a_name_longer_than_255_characters_is_shortened_keeping_its_extension(alice_api):
+    upload = start_upload(alice_api, TWO_PARTS, filename="m" * 300 + ".zip")
+    assert upload["filename"] == "m" * 251 + ".zip"
 
 
 def test_the_client_cannot_choose_the_key(alice_api):
@@ -145,6 +151,7 @@ def test_it_lists_the_purposes_limits(alice_api):
         ({"filename": "a.exe", "size": 10, "purpose": "version_file"}, 400, "not accepted"),
         ({"filename": "shot.svg", "size": 10, "purpose": "screenshot"}, 400, "not accepted"),
         ({"filename": "", "size": 10, "purpose": "version_file"}, 400, "blank"),
+        ({"filename": "maps/..", "size": 10, "purpose": "version_file"}, 400, "needs a name"),
         ({"filename": "a.zip", "purpose": "version_file"}, 400, "required"),
         ({"filename": "big.png", "size": 21 * MiB, "purpose": "screenshot"}, 413, "at most"),
         (
@@ -514,22 +521,22 @@ def test_a_part_sent_again_with_other_content_replaces_the_old_one(alice_api):
     # The worker's half of completion, run here: it assembles the parts S3 holds.
     finished = upload_finish_completion(upload=Upload.objects.get(pk=upload["id"]))
     assert finished.state == "processing"
-    stored = s3.client().get_object(Bucket=s3.bucket(), Key=upload["key"])["Body"].read()
+    stored = s3_client().get_object(Bucket=bucket_name(), Key=upload["key"])["Body"].read()
     assert stored == changed
 
 
 def test_part_urls_come_from_the_fast_signer_and_match_botocores(alice_api):
     upload = Upload.objects.get(pk=start_upload(alice_api, TWO_PARTS)["id"])
-    assert isinstance(s3.part_signer(), PartUrlSigner)
+    assert isinstance(presign.part_signer(), PartUrlSigner)
     body = TWO_PARTS[8 * MiB :]
     now = datetime.now(UTC).replace(microsecond=0)
-    fast = s3.part_signer().sign_upload_part(
+    fast = presign.part_signer().sign_upload_part(
         key=upload.key, upload_id=upload.s3_upload_id, part_number=2, content_length=len(body),
         checksum_sha256=b64_sha256(body), content_md5=b64_md5(body), expires_in=60, now=now,
     )  # fmt: skip
     # Only botocore's clock is frozen here, so that both URLs are signed for the same second.
     with mock.patch("botocore.auth.get_current_datetime", return_value=now):
-        reference = s3.botocore_part_url(
+        reference = presign.botocore_part_url(
             key=upload.key, upload_id=upload.s3_upload_id, part_number=2, content_length=len(body),
             checksum_sha256=b64_sha256(body), content_md5=b64_md5(body), expires_in=60,
         )  # fmt: skip
@@ -549,20 +556,20 @@ def test_completion_finishes_after_a_worker_died_between_s3_and_the_database(ali
     again = upload_finish_completion(upload=Upload.objects.get(pk=upload["id"]))
 
     assert again.state == "processing"
-    assert s3.head_object(upload["key"])["ContentLength"] == len(TWO_PARTS)
+    assert objects.head_object(upload["key"])["ContentLength"] == len(TWO_PARTS)
 
 
 def test_listing_parts_finds_every_part_across_pages_including_part_10000(alice_api):
     # SeaweedFS lists part 10,000 between 999 and 1,000 (it sorts by file name); a page that
     # ends on it must not make the next page skip 1,000-9,999. Tiny parts keep this test fast.
     key = f"uploads/version_file/{uuid.uuid4()}/many.bin"
-    upload_id = s3.create_multipart_upload(
+    upload_id = multipart.create_multipart_upload(
         key=key, content_type="application/octet-stream", filename="many.bin"
     )
     numbers = [*range(1, 10), *range(995, 1005), 9999, 10000]
     for n in numbers:
         body = b"%d" % n
-        signed = s3.sign_part(
+        signed = presign.sign_part(
             key=key,
             upload_id=upload_id,
             part_number=n,
@@ -575,48 +582,48 @@ def test_listing_parts_finds_every_part_across_pages_including_part_10000(alice_
         )
     try:
         for page_size in (5, 7, 1000):
-            listed = s3.list_parts(key=key, upload_id=upload_id, page_size=page_size)
+            listed = multipart.list_parts(key=key, upload_id=upload_id, page_size=page_size)
             assert [part.part_number for part in listed] == sorted(numbers), page_size
             # Pages asked for at once, one chain per page_size part numbers: some chains find
             # nothing of their own, some run past their end into the next one's numbers.
-            listed = s3.list_parts(
+            listed = multipart.list_parts(
                 key=key, upload_id=upload_id, page_size=page_size, expected_parts=10_000
             )
             assert [part.part_number for part in listed] == sorted(numbers), page_size
     finally:
-        s3.abort_multipart_upload(key=key, upload_id=upload_id)
+        multipart.abort_multipart_upload(key=key, upload_id=upload_id)
 
 
 def test_listing_parts_reads_each_parts_size_and_etag_and_names_an_unknown_upload(alice_api):
     key = f"uploads/version_file/{uuid.uuid4()}/two.bin"
-    upload_id = s3.create_multipart_upload(
+    upload_id = multipart.create_multipart_upload(
         key=key, content_type="application/octet-stream", filename="two.bin"
     )
     bodies = {1: os.urandom(1500), 2: os.urandom(700)}
     try:
         for n, body in bodies.items():
-            signed = s3.sign_part(
+            signed = presign.sign_part(
                 key=key, upload_id=upload_id, part_number=n, size=len(body),
                 checksum_sha256=b64_sha256(body),
             )  # fmt: skip
             assert put_part({"url": signed.url, "headers": signed.headers}, body).status_code == 200
-        assert s3.list_parts(key=key, upload_id=upload_id) == [
-            s3.S3Part(part_number=n, size=len(body), etag=hashlib.md5(body).hexdigest())
+        assert multipart.list_parts(key=key, upload_id=upload_id) == [
+            multipart.S3Part(part_number=n, size=len(body), etag=hashlib.md5(body).hexdigest())
             for n, body in bodies.items()
         ]
     finally:
-        s3.abort_multipart_upload(key=key, upload_id=upload_id)
-    with pytest.raises(s3.S3Error) as refused:
-        s3.list_parts(key=key, upload_id=upload_id)
+        multipart.abort_multipart_upload(key=key, upload_id=upload_id)
+    with pytest.raises(S3Error) as refused:
+        multipart.list_parts(key=key, upload_id=upload_id)
     assert refused.value.code == "NoSuchUpload"
 
 
 def test_a_set_up_the_fast_signer_does_not_model_is_signed_by_botocore(alice_api, settings):
     upload = Upload.objects.get(pk=start_upload(alice_api, TWO_PARTS)["id"])
     settings.AWS_S3_ADDRESSING_STYLE = "auto"  # the fast signer refuses "auto"
-    assert s3.part_signer() is None
+    assert presign.part_signer() is None
     body = TWO_PARTS[8 * MiB :]
-    signed = s3.sign_part(
+    signed = presign.sign_part(
         key=upload.key, upload_id=upload.s3_upload_id, part_number=2, size=len(body),
         checksum_sha256=b64_sha256(body),
     )  # fmt: skip

@@ -18,7 +18,7 @@ from tests.fixtures import ROOT
 from tests.fixtures.uploading import wait_for_sha256
 from uploads.client import ApiError, S7Client
 from uploads.core.models import Upload
-from uploads.storage import s3
+from uploads.storage import multipart
 
 MiB = 1024 * 1024
 PART = 8 * MiB  # version_file's planned part size
@@ -76,7 +76,8 @@ def test_it_resumes_an_interrupted_upload_sending_only_the_missing_parts(
         )
     upload = Upload.objects.get()
     held_before = {
-        part.part_number for part in s3.list_parts(key=upload.key, upload_id=upload.s3_upload_id)
+        part.part_number
+        for part in multipart.list_parts(key=upload.key, upload_id=upload.s3_upload_id)
     }
     # The sender thread may already have started part 3 when part 2's hook raised: the run
     # stops within a part, so S3 holds parts 1 and 2, perhaps 3, never all five.

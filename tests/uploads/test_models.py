@@ -4,7 +4,7 @@ import pytest
 
 from tests.fixtures.worker import completed_upload, photo_with_orientation
 from uploads.core.models import Upload, UploadState
-from uploads.storage import s3
+from uploads.storage import objects
 from uploads.worker import processing
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,7 +19,7 @@ def ready(alice):
     """A screenshot processed to ready in this process: its object and renditions on S3."""
     upload = processing.upload_process(upload=completed_upload(alice, photo_with_orientation()))
     assert upload.state == UploadState.READY, upload.error
-    assert all(s3.head_object(key) for key in keys_of(upload))
+    assert all(objects.head_object(key) for key in keys_of(upload))
     return upload
 
 
@@ -33,7 +33,7 @@ def test_a_late_failure_never_deletes_a_ready_uploads_object(ready):
 
     assert late.state == UploadState.READY and late.error == ""
     assert Upload.objects.get(pk=ready.pk).state == UploadState.READY
-    assert all(s3.head_object(key) for key in keys_of(ready))
+    assert all(objects.head_object(key) for key in keys_of(ready))
 
 
 def test_a_duplicate_timeout_never_deletes_a_ready_uploads_object(ready):
@@ -43,21 +43,21 @@ def test_a_duplicate_timeout_never_deletes_a_ready_uploads_object(ready):
     ended = processing.upload_fail_timed_out(upload=stale)
 
     assert ended.state == UploadState.READY
-    assert all(s3.head_object(key) for key in keys_of(ready))
+    assert all(objects.head_object(key) for key in keys_of(ready))
 
 
 def test_a_failure_that_wins_deletes_the_object_and_any_renditions(alice):
     upload = completed_upload(alice, photo_with_orientation())
     rendition_key = upload.rendition_key("thumb")
-    s3.put_object(key=rendition_key, body=b"half-written", content_type="image/jpeg")
+    objects.put_object(key=rendition_key, body=b"half-written", content_type="image/jpeg")
 
     assert upload.fail("It was not an image after all.") is True
     assert upload.fail("A second failure.") is False
 
     upload.refresh_from_db()
     assert (upload.state, upload.error) == (UploadState.FAILED, "It was not an image after all.")
-    assert s3.head_object(upload.key) is None
-    assert s3.head_object(rendition_key) is None
+    assert objects.head_object(upload.key) is None
+    assert objects.head_object(rendition_key) is None
 
 
 def test_a_transition_from_the_wrong_state_changes_nothing(alice):

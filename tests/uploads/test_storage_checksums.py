@@ -9,7 +9,7 @@ import os
 import pytest
 import requests
 
-from uploads.storage import s3
+from uploads.storage.connection import bucket_name, s3_client
 
 MiB = 1024 * 1024
 
@@ -40,15 +40,15 @@ def part():
 
 
 def _put(algorithm: str, checksum: str, body: bytes, key: str) -> requests.Response:
-    client = s3.client()
+    client = s3_client()
     upload = client.create_multipart_upload(
-        Bucket=s3.bucket(), Key=key, ChecksumAlgorithm=algorithm
+        Bucket=bucket_name(), Key=key, ChecksumAlgorithm=algorithm
     )
     try:
         url = client.generate_presigned_url(
             "upload_part",
             Params={
-                "Bucket": s3.bucket(), "Key": key, "UploadId": upload["UploadId"],
+                "Bucket": bucket_name(), "Key": key, "UploadId": upload["UploadId"],
                 "PartNumber": 1, "ContentLength": len(body), f"Checksum{algorithm}": checksum,
             },
             ExpiresIn=300,
@@ -56,7 +56,7 @@ def _put(algorithm: str, checksum: str, body: bytes, key: str) -> requests.Respo
         header = f"x-amz-checksum-{algorithm.lower()}"
         return requests.put(url, data=body, headers={header: checksum}, timeout=30)
     finally:
-        client.abort_multipart_upload(Bucket=s3.bucket(), Key=key, UploadId=upload["UploadId"])
+        client.abort_multipart_upload(Bucket=bucket_name(), Key=key, UploadId=upload["UploadId"])
 
 
 @pytest.mark.parametrize(("algorithm", "digest"), [("CRC32C", _crc32c), ("SHA256", _sha256)])

@@ -10,11 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import posixpath
-import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
@@ -27,16 +24,17 @@ from uploads.core.errors import (
     InvalidUpload,
     PartsNotReady,
     StorageUnavailable,
-    TooLarge,
     TooManyOpenUploads,
     WrongState,
 )
+from uploads.core.intake import check_file, create_upload
 from uploads.core.models import Upload, UploadPart, UploadState
+from uploads.core.names import display_name
 from uploads.core.parts import describe, held_parts, problems_with
-from uploads.core.plan import MAX_PARTS, PlanError, link_part_size, plan_parts
+from uploads.core.plan import MAX_PARTS
 from uploads.core.progress import UploadStage
-from uploads.core.signals import upload_state_changed
-from uploads.storage import s3
+from uploads.storage import multipart, presign
+from uploads.storage.connection import S3Error
 
 logger = logging.getLogger("uploads")
 
@@ -49,16 +47,6 @@ MAX_PARTS_RETRIED = 100 * MAX_PARTS
 
 
 # --- Create --------------------------------------------------------------------------------
-
-
-def display_filename(filename: str) -> str:
-    name = posixpath.basename(filename.replace("\\", "/")).strip()
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    if not name or name in (".", ".."):
-        raise InvalidUpload("The file needs a name.", field="filename")
-    if len(name) > 255:
-        raise InvalidUpload("The file name is longer than 255 characters.", field="filename")
-    return name
 
 
 def upload_create(
@@ -74,33 +62,24 @@ def upload_create(
         policy = purposes.get(purpose)
     except purposes.PurposeError as exc:
         raise InvalidUpload(str(exc), field="purpose") from None
-    name = display_filename(filename)
-    if size <= 0:
-        raise InvalidUpload("An empty file cannot be uploaded.", field="size")
-    if size > policy.max_size:
-        raise TooLarge(
-            f"This file is {size:,} bytes; {policy.name} files may be at most "
-            f"{policy.max_size:,} bytes.",
-            field="size",
-            max_size=policy.max_size,
-        )
-    try:
-        policy.check(filename=name, size=size, content_type=content_type)
-        part_size = link_part_size(size, policy.preferred_part_size, round_trip_ms)
-        plan = plan_parts(size, preferred_part_size=part_size)
-    except (purposes.PurposeError, PlanError) as exc:
-        raise InvalidUpload(str(exc)) from None
+    name = display_name(filename)
+    if name is None:
+        raise InvalidUpload("The file needs a name.", field="filename")
+    plan = check_file(
+        policy, name=name, size=size, content_type=content_type, round_trip_ms=round_trip_ms
+    )
 
     upload_id = uuid.uuid4()
     key = policy.key_for(upload_id, name)
     served_type = policy.served_type(name)
     try:
-        s3_upload_id = s3.create_multipart_upload(key=key, content_type=served_type, filename=name)
-    except s3.S3Error as exc:
+        s3_upload_id = multipart.create_multipart_upload(
+            key=key, content_type=served_type, filename=name
+        )
+    except S3Error as exc:
         logger.error("CreateMultipartUpload failed: %s", exc)
         raise StorageUnavailable("Storage is unavailable right now; try again shortly.") from exc
 
-    now = timezone.now()
     try:
         with transaction.atomic():
             # Checked with the owner's row locked, so that two uploads started at once cannot
@@ -113,26 +92,21 @@ def upload_create(
                     f"You have {held.open_uploads} unfinished uploads; finish or cancel one first."
                 )
             quota.check_quota(owner, size, used=held.bytes_held)
-            upload = Upload.objects.create(
-                id=upload_id,
+            return create_upload(
+                upload_id=upload_id,
                 owner=owner,
-                purpose=policy.name,
-                filename=name,
+                policy=policy,
+                name=name,
                 key=key,
                 size=size,
                 content_type=served_type,
-                part_size=plan.part_size,
-                part_count=plan.part_count,
+                plan=plan,
                 s3_upload_id=s3_upload_id,
-                created_at=now,
-                expires_at=now + timedelta(seconds=settings.UPLOADS_EXPIRE_AFTER),
             )
     except Exception:
         # No row will ever know this multipart upload: abort it rather than orphan it.
-        s3.abort_multipart_upload(key=key, upload_id=s3_upload_id)
+        multipart.abort_multipart_upload(key=key, upload_id=s3_upload_id)
         raise
-    upload_state_changed.send(sender=Upload, upload=upload, source=None, target=upload.state)
-    return upload
 
 
 # --- Sign ----------------------------------------------------------------------------------
@@ -166,7 +140,7 @@ def _require_open(upload: Upload) -> None:
         raise WrongState("This upload has expired; start a new one.", state="expired")
 
 
-def upload_sign_parts(*, upload: Upload, parts: list[PartRequest]) -> list[s3.SignedPart]:
+def upload_sign_parts(*, upload: Upload, parts: list[PartRequest]) -> list[presign.SignedPart]:
     if not parts:
         raise InvalidUpload("Ask for at least one part.", field="parts")
     if len(parts) > MAX_PARTS_PER_SIGNING:
@@ -195,7 +169,7 @@ def upload_sign_parts(*, upload: Upload, parts: list[PartRequest]) -> list[s3.Si
         signed_at=timezone.now(),
     )
     return [
-        s3.sign_part(
+        presign.sign_part(
             key=upload.key,
             upload_id=upload.s3_upload_id,
             part_number=part.part_number,

@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
-from uploads.conf import settings
 from uploads.core import purposes
 from uploads.core.dispatch import enqueue_processing
+from uploads.core.errors import UploadError
+from uploads.core.intake import check_file, create_upload
 from uploads.core.models import Upload, UploadState
 from uploads.core.names import display_name
-from uploads.core.plan import PlanError, plan_parts
-from uploads.core.signals import upload_state_changed
-from uploads.storage import s3
+from uploads.core.plan import plan_parts
+from uploads.storage import objects
+from uploads.storage.connection import S3Error
 
 logger = logging.getLogger("uploads")
 
@@ -46,15 +46,22 @@ def upload_adopt(
     """
     upload_id = upload_id or uuid.uuid4()
     policy = purposes.get(purpose)
-    name = display_name(filename)
+    name = display_name(filename) or "file"
     key = policy.key_for(upload_id, name)
     served_type = policy.served_type(name)
-    head = s3.head_object_in(source_bucket, source_key)
+    head = objects.head_object_in(source_bucket, source_key)
     size = head["ContentLength"] if head else 0
-    reason = _refusal(policy, name, size, head is not None, source_key)
+    plan, reason = None, None
+    if head is None:
+        reason = f"{source_key} is not in the source bucket."
+    else:
+        try:
+            plan = check_file(policy, name=name, size=size, content_type=served_type)
+        except UploadError as exc:
+            reason = f"{source_key}: {exc.detail}"
     if reason is None:
         try:
-            s3.copy_object(
+            objects.copy_object(
                 source_bucket=source_bucket,
                 source_key=source_key,
                 key=key,
@@ -62,46 +69,28 @@ def upload_adopt(
                 content_type=served_type,
                 filename=name,
             )
-        except s3.S3Error as exc:
+        except S3Error as exc:
             reason = f"S3 could not copy {source_key}: {exc}"
-    plan = plan_parts(max(size, 1), preferred_part_size=policy.preferred_part_size)
+    # A refused file's row still records a plan, of the parts it would have had.
+    plan = plan or plan_parts(max(size, 1), preferred_part_size=policy.preferred_part_size)
     now = timezone.now()
-    state = UploadState.FAILED if reason else UploadState.PROCESSING
     with transaction.atomic():
-        upload = Upload.objects.create(
-            id=upload_id,
+        upload = create_upload(
+            upload_id=upload_id,
             owner=owner,
-            purpose=policy.name,
-            filename=name,
+            policy=policy,
+            name=name,
             key=key,
             size=size,
             content_type=served_type,
-            part_size=plan.part_size,
-            part_count=plan.part_count,
-            state=state,
-            created_at=now,
+            plan=plan,
+            state=UploadState.FAILED if reason else UploadState.PROCESSING,
+            now=now,
             completing_at=now,
             processing_at=now,
             failed_at=now if reason else None,
             error=reason or "",
-            expires_at=now + timedelta(seconds=settings.UPLOADS_EXPIRE_AFTER),
         )
-        upload_state_changed.send(sender=Upload, upload=upload, source=None, target=state)
         if not reason:
             enqueue_processing(upload)
     return upload
-
-
-def _refusal(policy, name: str, size: int, exists: bool, source_key: str) -> str | None:
-    if not exists:
-        return f"{source_key} is not in the source bucket."
-    if size <= 0:
-        return f"{source_key} is empty."
-    if size > policy.max_size:
-        return f"{source_key} is {size:,} bytes; {policy.name} files may be at most {policy.max_size:,}."
-    try:
-        policy.check(filename=name, size=size, content_type=policy.served_type(name))
-        plan_parts(size, preferred_part_size=policy.preferred_part_size)
-    except (purposes.PurposeError, PlanError) as exc:
-        return f"{source_key}: {exc}"
-    return None

@@ -12,7 +12,9 @@ from uploads.core import progress, purposes
 from uploads.core.plan import PartPlan
 from uploads.core.progress import UploadStage
 from uploads.core.signals import upload_state_changed
-from uploads.storage import s3
+from uploads.storage import multipart, presign
+from uploads.storage.connection import S3Error
+from uploads.storage.objects import delete_object
 
 logger = logging.getLogger("uploads")
 
@@ -164,8 +166,8 @@ class Upload(models.Model):
     def abort_multipart_upload(self) -> None:
         """Tell S3 to drop the parts of an upload that will never complete."""
         try:
-            s3.abort_multipart_upload(key=self.key, upload_id=self.s3_upload_id)
-        except s3.S3Error:
+            multipart.abort_multipart_upload(key=self.key, upload_id=self.s3_upload_id)
+        except S3Error:
             # The orphan sweep aborts multipart uploads whose row is no longer open; the
             # bucket's lifecycle rule is the last backstop.
             logger.exception("could not abort %s on S3; the sweep will retry", self.pk)
@@ -176,8 +178,8 @@ class Upload(models.Model):
         deleted = True
         for key in [self.key, *self.rendition_keys()]:
             try:
-                s3.delete_object(key)
-            except s3.S3Error:
+                delete_object(key)
+            except S3Error:
                 logger.exception("could not delete %s of upload %s", key, self.pk)
                 deleted = False
         return deleted
@@ -204,11 +206,11 @@ class Upload(models.Model):
     def rendition_url(self, name: str) -> str | None:
         """A short-lived URL to show the rendition in a page; None until it exists."""
         found = self.rendition(name)
-        return s3.presigned_inline_get(found["key"]) if found else None
+        return presign.presigned_inline_get(found["key"]) if found else None
 
     def download_url(self) -> str:
         """A short-lived URL that downloads the object as an attachment under its filename."""
-        return s3.presigned_get(key=self.key, filename=self.filename)
+        return presign.presigned_get(key=self.key, filename=self.filename)
 
 
 class UploadAnalytics(Upload):

@@ -17,12 +17,17 @@ def safe_filename(filename: str) -> str:
     return f"{stem[:100]}{extension}"
 
 
-def display_name(filename: str) -> str:
+def display_name(filename: str) -> str | None:
     """The name shown and saved as: the last path segment without control characters, at most
-    255 characters (the extension kept); "file" when nothing is left."""
+    255 characters (the extension kept); None when nothing is left to call the file by, which
+    the caller answers (a refusal, or a name of its own)."""
     name = posixpath.basename(filename.replace("\\", "/")).strip()
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
     if not name or name in (".", ".."):
-        return "file"
+        return None
+    if len(name) <= 255:
+        return name
     stem, extension = posixpath.splitext(name)
-    return name if len(name) <= 255 else stem[: 255 - len(extension)] + extension
+    if len(extension) > 32:  # not an extension anyone needs kept, and it must leave a stem
+        stem, extension = name, ""
+    return stem[: 255 - len(extension)] + extension

@@ -12,7 +12,8 @@ from django.core.cache import caches
 from uploads.conf import settings
 from uploads.core.errors import StorageUnavailable
 from uploads.core.models import Upload, UploadPart
-from uploads.storage import s3
+from uploads.storage import multipart
+from uploads.storage.connection import S3Error
 
 
 @dataclass(frozen=True)
@@ -79,12 +80,12 @@ def held_parts(upload: Upload, *, recent: bool = False) -> list[HeldPart]:
     return list(held.values())
 
 
-def _list_parts(upload: Upload) -> list[s3.S3Part]:
+def _list_parts(upload: Upload) -> list[multipart.S3Part]:
     try:
-        return s3.list_parts(
+        return multipart.list_parts(
             key=upload.key, upload_id=upload.s3_upload_id, expected_parts=upload.part_count
         )
-    except s3.S3Error as exc:
+    except S3Error as exc:
         if exc.code == "NoSuchUpload":
             return []
         raise StorageUnavailable("Storage is unavailable right now; try again shortly.") from exc
@@ -94,7 +95,7 @@ def _listing_cache():
     return caches[settings.UPLOADS_PROGRESS_CACHE]
 
 
-def _cached_listing(upload: Upload) -> list[s3.S3Part] | None:
+def _cached_listing(upload: Upload) -> list[multipart.S3Part] | None:
     try:
         found = _listing_cache().get(f"{LISTING_KEY_PREFIX}{upload.pk}")
     except Exception:  # a cache that is down only costs the S3 call
@@ -102,10 +103,10 @@ def _cached_listing(upload: Upload) -> list[s3.S3Part] | None:
         return None
     if found is None:
         return None
-    return [s3.S3Part(part_number=n, size=size, etag=etag) for n, size, etag in found]
+    return [multipart.S3Part(part_number=n, size=size, etag=etag) for n, size, etag in found]
 
 
-def _cache_listing(upload: Upload, listed: list[s3.S3Part]) -> None:
+def _cache_listing(upload: Upload, listed: list[multipart.S3Part]) -> None:
     rows = [(part.part_number, part.size, part.etag) for part in listed]
     try:
         _listing_cache().set(

@@ -11,7 +11,6 @@ GiB = 1024 * MiB
 MIN_PART_SIZE = 5 * MiB  # S3's minimum for every part but the last
 MAX_PART_SIZE = 5 * GiB
 MAX_PARTS = 10_000
-MAX_OBJECT_SIZE = MAX_PARTS * MAX_PART_SIZE  # larger than S3's 5 TiB object limit
 MAX_S3_OBJECT_SIZE = 5 * 1024 * GiB
 
 # Over a distant link each part costs its connection about two round trips besides its bytes

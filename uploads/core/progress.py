@@ -58,9 +58,5 @@ def write(upload_id, **fields) -> bool:
         return False
 
 
-def set_bytes(upload_id, bytes_uploaded: int) -> bool:
-    return write(upload_id, bytes_uploaded=bytes_uploaded)
-
-
 def set_stage(upload_id, stage: UploadStage) -> bool:
     return write(upload_id, stage=UploadStage(stage).value)

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from uploads.conf import settings
 from uploads.core.errors import OverQuota
-from uploads.core.models import Upload, UploadState
+from uploads.core.models import OPEN_STATES, Upload, UploadState
 
 
 @dataclass(frozen=True)
@@ -25,10 +25,11 @@ class Holdings:
 
 def holdings(owner) -> Holdings:
     """What the owner holds, in one query."""
-    uploading = Q(state=UploadState.UPLOADING, expires_at__gt=timezone.now())
-    held = uploading | Q(
-        state__in=(UploadState.COMPLETING, UploadState.PROCESSING, UploadState.READY)
-    )
+    now = timezone.now()
+    uploading = Q(state=UploadState.UPLOADING, expires_at__gt=now)
+    # Past its time an upload holds nothing, even before the sweep marks it expired.
+    lapsed = Q(state=UploadState.UPLOADING, expires_at__lte=now)
+    held = Q(state__in=(*OPEN_STATES, UploadState.READY)) & ~lapsed
     found = Upload.objects.filter(owner=owner).aggregate(
         bytes_held=Sum("size", filter=held), open_uploads=Count("pk", filter=uploading)
     )

@@ -13,14 +13,15 @@ from dataclasses import dataclass, field
 from uploads.core.models import Upload, UploadState
 from uploads.core.purposes import KEY_PREFIX
 from uploads.core.quota import human_size
-from uploads.storage import s3
+from uploads.storage import objects
+from uploads.storage.connection import S3Error
 
 logger = logging.getLogger("uploads")
 
 
 @dataclass
 class Audit:
-    orphans: list[s3.StoredObject] = field(default_factory=list)  # no Upload owns them
+    orphans: list[objects.StoredObject] = field(default_factory=list)  # no Upload owns them
     missing: list[Upload] = field(default_factory=list)  # ready, but S3 has no object
 
     def lines(self) -> list[str]:
@@ -45,7 +46,7 @@ class Audit:
 
 def storage_audit() -> Audit:
     """One listing of the bucket's prefix and one pass over the uploads' keys."""
-    stored = {item.key: item for item in s3.list_objects(prefix=KEY_PREFIX)}
+    stored = {item.key: item for item in objects.list_objects(prefix=KEY_PREFIX)}
     owned: set[str] = set()
     missing = []
     for upload in Upload.objects.only("id", "key", "purpose", "state", "filename", "size"):
@@ -69,8 +70,8 @@ def delete_orphans(audit: Audit) -> int:
         if item.key in owned:  # an upload was made with this key since the listing
             continue
         try:
-            s3.delete_object(item.key)
+            objects.delete_object(item.key)
             deleted += 1
-        except s3.S3Error:
+        except S3Error:
             logger.exception("could not delete orphan object %s", item.key)
     return deleted

@@ -17,13 +17,12 @@ from django.db.models import BigIntegerField, Count, F, FloatField, Max, Q
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Cast, NullIf
 
-from uploads.core.models import UploadState
+from uploads.core.models import FINAL_STATES, UploadState
 from uploads.reports import sql
 from uploads.reports.sql import PercentileCont, Seconds
 
 MB = 1_000_000
 PROCESSING_TIMEOUT_PREFIX = "Processing took longer than"
-ENDED_STATES = (UploadState.READY, UploadState.FAILED, UploadState.ABORTED, UploadState.EXPIRED)
 
 
 def transfer_seconds():
@@ -60,12 +59,12 @@ def peak_memory():
 
 def state_counts() -> dict:
     """Aggregates counting the uploads in each state that ends one."""
-    return {str(state): Count("pk", filter=Q(state=state)) for state in ENDED_STATES}
+    return {str(state): Count("pk", filter=Q(state=state)) for state in FINAL_STATES}
 
 
 def finished(counts) -> int:
     """The uploads that reached an end: the denominator of the completion rate."""
-    return sum(counts[str(state)] for state in ENDED_STATES)
+    return sum(counts[str(state)] for state in FINAL_STATES)
 
 
 def processing_timed_out() -> Q:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from uploads.core.models import Upload, UploadState
 from uploads.core.signals import upload_stage_entered
-from uploads.storage import s3
+from uploads.storage import objects
 
 # The stage named by ``upload_stage_entered`` as the worker starts reading the object back.
 SHA256_STAGE = "sha256"
@@ -27,7 +27,7 @@ def upload_compute_sha256(*, upload: Upload) -> str:
     if upload.sha256:
         return upload.sha256
     upload_stage_entered.send(sender=Upload, upload=upload, stage=SHA256_STAGE)
-    digest = s3.sha256_of_object(upload.key, upload.size)
+    digest = objects.sha256_of_object(upload.key, upload.size)
     Upload.objects.filter(pk=upload.pk, state=UploadState.READY, sha256="").update(sha256=digest)
     upload.sha256 = digest
     return digest

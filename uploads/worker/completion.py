@@ -15,7 +15,8 @@ from uploads.core.models import Upload, UploadPart, UploadState
 from uploads.core.parts import describe, held_parts, problems_with
 from uploads.core.progress import UploadStage
 from uploads.core.signals import upload_stage_entered
-from uploads.storage import s3
+from uploads.storage import multipart, objects
+from uploads.storage.connection import S3Error
 
 logger = logging.getLogger("uploads")
 
@@ -53,7 +54,7 @@ def upload_finish_completion(*, upload: Upload) -> Upload:
     progress.set_stage(upload.pk, UploadStage.COMPLETING)
     upload_stage_entered.send(sender=Upload, upload=upload, stage=UploadStage.COMPLETING)
     try:
-        s3.complete_multipart_upload(
+        multipart.complete_multipart_upload(
             key=upload.key,
             upload_id=upload.s3_upload_id,
             parts=[
@@ -61,12 +62,12 @@ def upload_finish_completion(*, upload: Upload) -> Upload:
                 for n in range(1, upload.part_count + 1)
             ],
         )
-    except (s3.S3Error, KeyError) as exc:
+    except (S3Error, KeyError) as exc:
         if not _object_is_whole(upload):
             return _completion_failed_at_s3(upload, exc)
         # A previous attempt completed on S3 but died before recording it: carry on.
 
-    head = s3.head_object(upload.key, checksums=True)
+    head = objects.head_object(upload.key, checksums=True)
     if head is None or head["ContentLength"] != upload.size:
         found = "no object" if head is None else f"{head['ContentLength']:,} bytes"
         upload.fail(f"S3 holds {found} where {upload.size:,} bytes were planned.")
@@ -100,7 +101,7 @@ def composite_sha256(part_checksums: list[str]) -> str:
 
 
 def _object_is_whole(upload: Upload) -> bool:
-    head = s3.head_object(upload.key)
+    head = objects.head_object(upload.key)
     return head is not None and head["ContentLength"] == upload.size
 
 

@@ -1,6 +1,6 @@
 """Image decoding in a process of its own, under an address-space limit (RLIMIT_AS).
 
-``images.py`` refuses from the header what would cost more than the memory budget; this is the
+``image_limits.py`` refuses from the header what would cost more than the memory budget; this is the
 backstop for whatever that estimate misses (a decoder's own buffers, a library's surprise). Each
 image is decoded in a fresh process: the kernel refuses any mapping past ``address_space``, so a
 decoder that wants more fails inside that process instead of growing the worker past its dyno's
@@ -39,15 +39,8 @@ from typing import BinaryIO
 
 from PIL import Image
 
-from uploads.worker.images import (
-    ImageLimits,
-    ImageRejected,
-    MiB,
-    Rendition,
-    RenditionBox,
-    RenditionResult,
-    make_renditions,
-)
+from uploads.worker.image_limits import ImageLimits, ImageRejected, MiB
+from uploads.worker.images import Rendition, RenditionBox, RenditionResult, make_renditions
 
 logger = logging.getLogger("uploads")
 

@@ -8,7 +8,6 @@ ways: renditions, or ``ImageRejected`` carrying a sentence that can be shown to 
 from __future__ import annotations
 
 import io
-import re
 import struct
 import warnings
 import zlib
@@ -18,27 +17,35 @@ from typing import BinaryIO, ClassVar
 
 from PIL import ExifTags, Image
 
+from uploads.worker.image_header import (
+    SNIFF_BYTES,
+    JpegFrame,
+    assumed_progressive,
+    read_jpeg_frame,
+    sniff_image_format,
+)
+from uploads.worker.image_limits import (
+    DEFAULT_LIMITS,
+    REDUCED_DECODING_FORMATS,
+    ImageLimits,
+    ImageRejected,
+    check_limits,
+    check_pixels,
+    pixels_in,
+    too_large,
+)
+
 JPEG_QUALITY = 90
-
-# A 24-megapixel camera photo must pass and a decompression bomb must not (Pillow's default is
-# about the same). A JPEG this large is decoded at reduced size (libjpeg's draft mode), so its
-# pixels stay small whatever their count; a progressive one still costs its coefficients (see
-# jpeg_coefficient_bytes).
-MAX_PIXELS = 90_000_000
-
-# Pillow checks the size inside Image.open, before this module sees it; pinning the process-wide
-# limit to ours makes that check refuse exactly what ours refuses.
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-
-# Pillow's format names; "MPO" (a camera JPEG with a second picture) is decoded as a JPEG.
-ALLOWED_FORMATS = ("JPEG", "PNG", "GIF", "WEBP")
-_SNIFF_BYTES = 16
 _DRAFT_GAP = 2
 _REDUCING_GAP = 3
 _TILE_SIDE = 1024
 
 _NOT_AN_IMAGE = "This file is not a JPEG, PNG, GIF or WebP image."
 _DAMAGED = "The image file is damaged or incomplete."
+_UNSUPPORTED_JPEG = (
+    "This JPEG is lossless or hierarchical, which browsers cannot show; save it as an ordinary "
+    "JPEG."
+)
 
 # What Pillow's JPEG, PNG, GIF and WebP code raises on bad data; 100,000 randomly mangled files
 # raised nothing else.
@@ -57,47 +64,6 @@ _SWAPS_SIDES = {5, 6, 7, 8}
 
 Box = tuple[float, float, float, float]
 
-MiB = 1024 * 1024
-
-# Formats that libjpeg can decode at 1/2, 1/4 or 1/8 scale; every other one is decoded whole.
-REDUCED_DECODING_FORMATS = ("JPEG",)
-
-
-@dataclass(frozen=True)
-class ImageLimits:
-    """What an image may cost, checked from its header before any pixel is decoded.
-
-    ``max_pixels`` holds for formats decoded at reduced size (JPEG), ``max_pixels_decoded_whole``
-    for the others (PNG, GIF, WebP), whose every pixel is held in memory at once: at 4 bytes a
-    pixel (Pillow keeps RGB and RGBA alike in 32 bits), a 9,400×9,400 PNG takes 353 MB.
-    ``memory_budget`` bounds what the decoder holds whatever the format: the decoded image as
-    Pillow keeps it (a 16-bit or RGBA image costs more per pixel), plus, for a progressive or
-    multi-scan JPEG, libjpeg's coefficients of the whole image at full size.
-    """
-
-    max_pixels: int = MAX_PIXELS
-    max_pixels_decoded_whole: int = 24_000_000
-    memory_budget: int = 96 * MiB
-
-    def max_pixels_for(self, format: str) -> int:
-        if format in REDUCED_DECODING_FORMATS:
-            return self.max_pixels
-        return min(self.max_pixels, self.max_pixels_decoded_whole)
-
-
-DEFAULT_LIMITS = ImageLimits()
-
-
-class ImageRejected(Exception):
-    """The file cannot become image renditions; ``str(error)`` is meant for the uploader.
-
-    ``code`` is one of ``"not_an_image"``, ``"too_large"`` or ``"damaged"``.
-    """
-
-    def __init__(self, message: str, *, code: str):
-        super().__init__(message)
-        self.code = code
-
 
 @dataclass(frozen=True)
 class Rendition:
@@ -110,7 +76,7 @@ class Rendition:
 
 @dataclass(frozen=True)
 class RenditionResult:
-    format: str  # one of ALLOWED_FORMATS, as the file's magic bytes say
+    format: str  # one of image_header.ALLOWED_FORMATS, as the file's magic bytes say
     width: int  # as displayed, that is after EXIF orientation
     height: int
     renditions: tuple[Rendition, ...]  # in the order they were asked for
@@ -120,145 +86,6 @@ class RenditionResult:
             if rendition.name == name:
                 return rendition
         raise KeyError(name)
-
-
-def sniff_image_format(head: bytes) -> str | None:
-    """The allowed format that ``head`` (the first 12 bytes or more of a file) starts like."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "PNG"
-    if head.startswith((b"GIF87a", b"GIF89a")):
-        return "GIF"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "WEBP"
-    return None
-
-
-@dataclass(frozen=True)
-class JpegFrame:
-    """What a JPEG's frame header (SOFn) and first scan header (SOS) say about its decoding."""
-
-    marker: int  # 0xC0…0xCF, the SOFn marker's second byte
-    width: int
-    height: int
-    sampling: tuple[tuple[int, int], ...]  # (horizontal, vertical) factors, one per component
-    first_scan_components: int  # how many components the first scan carries
-
-    @property
-    def progressive(self) -> bool:
-        return self.marker in _PROGRESSIVE_SOF
-
-    @property
-    def multi_scan(self) -> bool:
-        """Whether libjpeg must hold the whole image's coefficients before it can output a row:
-        a progressive file, or a sequential one whose first scan leaves components for later
-        scans."""
-        return self.progressive or self.first_scan_components < len(self.sampling)
-
-
-# libjpeg decodes sequential (baseline, extended) and progressive frames, Huffman or arithmetic
-# coded; the DCT is what draft mode scales. Lossless and hierarchical frames are neither scaled
-# nor shown by browsers.
-_SEQUENTIAL_SOF = (0xC0, 0xC1, 0xC9)
-_PROGRESSIVE_SOF = (0xC2, 0xCA)
-_OTHER_SOF = (0xC3, 0xC5, 0xC6, 0xC7, 0xCB, 0xCD, 0xCE, 0xCF)
-# Markers that stand alone, without a length: TEM, RST0…RST7, SOI.
-_STANDALONE_MARKERS = (0x01, *range(0xD0, 0xD8), 0xD8)
-_COEFFICIENT_BLOCK_BYTES = 64 * 2  # libjpeg's JBLOCK: 8×8 coefficients of 16 bits
-_UNSUPPORTED_JPEG = (
-    "This JPEG is lossless or hierarchical, which browsers cannot show; save it as an ordinary "
-    "JPEG."
-)
-
-
-def read_jpeg_frame(fp: BinaryIO) -> JpegFrame | None:
-    """The frame of the JPEG in ``fp`` (read from its start, left where it was), from its markers
-    alone; None when the markers end or break before the first scan."""
-    position = fp.tell()
-    try:
-        fp.seek(0)
-        return _read_jpeg_frame(fp)
-    finally:
-        fp.seek(position)
-
-
-def _read_jpeg_frame(fp: BinaryIO) -> JpegFrame | None:
-    # As libjpeg reads markers, since libjpeg is what decodes: bytes that are not a marker are
-    # skipped, as are fill bytes before one.
-    if fp.read(2) != b"\xff\xd8":
-        return None
-    frame = None
-    while True:
-        byte = fp.read(1)
-        if not byte:
-            return None
-        if byte != b"\xff":
-            continue
-        marker = fp.read(1)
-        while marker == b"\xff":
-            marker = fp.read(1)
-        if not marker or marker[0] == 0xD9:  # the end, before any scan
-            return None
-        kind = marker[0]
-        if kind == 0x00 or kind in _STANDALONE_MARKERS:
-            continue
-        length_bytes = fp.read(2)
-        if len(length_bytes) < 2 or struct.unpack(">H", length_bytes)[0] < 2:
-            return None
-        length = struct.unpack(">H", length_bytes)[0] - 2
-        if kind not in (*_SEQUENTIAL_SOF, *_PROGRESSIVE_SOF, *_OTHER_SOF, 0xDA):
-            fp.seek(length, io.SEEK_CUR)
-            continue
-        body = fp.read(length)
-        if len(body) < length:
-            return None
-        if kind == 0xDA:
-            if frame is None or not body:
-                return None
-            return JpegFrame(**frame, first_scan_components=body[0])
-        if frame is not None or len(body) < 6:
-            return None  # libjpeg refuses a second frame
-        height, width, count = struct.unpack(">HHB", body[1:6])
-        factors = body[6 : 6 + 3 * count]
-        if count == 0 or len(factors) < 3 * count:
-            return None
-        sampling = tuple(
-            (factors[i + 1] >> 4, factors[i + 1] & 0x0F) for i in range(0, 3 * count, 3)
-        )
-        if any(h == 0 or v == 0 for h, v in sampling):
-            return None
-        frame = {"marker": kind, "width": width, "height": height, "sampling": sampling}
-
-
-def _assumed_progressive(image: Image.Image) -> JpegFrame:
-    """The costliest reading of a JPEG whose markers Pillow understood and this module did not."""
-    sampling = tuple((h, v) for _, h, v, _ in getattr(image, "layer", ()) if h and v)
-    return JpegFrame(
-        marker=0xC2,
-        width=image.width,
-        height=image.height,
-        sampling=sampling or ((1, 1),) * len(image.getbands()),
-        first_scan_components=1,
-    )
-
-
-def jpeg_coefficient_bytes(frame: JpegFrame) -> int:
-    """What libjpeg holds besides the output for a JPEG of this frame: nothing to speak of for a
-    single-scan sequential file (it decodes one row of blocks at a time); for a progressive or
-    multi-scan one, every component's DCT coefficients at full size, whatever scale draft mode
-    chose, since the rows can only be output once the last scan has been read."""
-    if not frame.multi_scan:
-        return 0
-    most_h = max(h for h, _ in frame.sampling)
-    most_v = max(v for _, v in frame.sampling)
-    total = 0
-    for h, v in frame.sampling:
-        # As libjpeg sizes its whole-image arrays: blocks per component, rounded up to whole MCUs.
-        columns = -(-frame.width * h // (most_h * 8))
-        rows = -(-frame.height * v // (most_v * 8))
-        total += (-(-columns // h) * h) * (-(-rows // v) * v) * _COEFFICIENT_BLOCK_BYTES
-    return total
 
 
 def fit(size: tuple[int, int], box: tuple[int, int]) -> tuple[int, int]:
@@ -290,7 +117,7 @@ def make_renditions(
     """
     fp = _seekable(source)
     fp.seek(0)
-    format = sniff_image_format(fp.read(_SNIFF_BYTES))
+    format = sniff_image_format(fp.read(SNIFF_BYTES))
     fp.seek(0)
     if format is None:
         # EPS, SVG, PSD, HTML, ZIP… never reach a Pillow decoder at all.
@@ -306,14 +133,14 @@ def make_renditions(
             # Only the decoder the magic bytes named may look at the file, so a polyglot cannot
             # be taken for something else further down Pillow's list.
             frame = read_jpeg_frame(fp) if format == "JPEG" else None
-            if frame is not None and frame.marker in _OTHER_SOF:
+            if frame is not None and frame.lossless_or_hierarchical:
                 raise ImageRejected(_UNSUPPORTED_JPEG, code="not_an_image")
             with Image.open(fp, formats=[format]) as image:
                 return _render(image, format, boxes, limits, frame)
         except ImageRejected:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-            raise _too_large(_pixels_in(str(error)), format, limits) from error
+            raise too_large(pixels_in(str(error)), format, limits) from error
         except _DECODE_ERRORS as error:
             # UnidentifiedImageError is an OSError: the magic bytes promised a format and the
             # rest of the file did not keep that promise.
@@ -331,42 +158,6 @@ def _seekable(source: bytes | BinaryIO) -> BinaryIO:
     return io.BytesIO(source.read())
 
 
-def decoded_bytes(image: Image.Image) -> int:
-    """What Pillow will hold for the image once decoded, from its size and mode alone."""
-    if image.mode in ("1", "L", "P"):
-        per_pixel = 1
-    elif image.mode.startswith("I;16"):
-        per_pixel = 2
-    else:  # RGB, RGBA, LA, CMYK, YCbCr, I, F…: 32 bits a pixel
-        per_pixel = 4
-    return image.width * image.height * per_pixel
-
-
-def _check_limits(
-    image: Image.Image, format: str, limits: ImageLimits, frame: JpegFrame | None = None
-) -> None:
-    # Pillow's own pixel check reads a process-wide setting that other code may loosen or set
-    # to None, and knows nothing of formats: these are checked here, from the header.
-    if image.width * image.height > limits.max_pixels_for(format):
-        raise _too_large(image.width * image.height, format, limits)
-    coefficients = jpeg_coefficient_bytes(frame) if frame is not None else 0
-    needed = decoded_bytes(image) + coefficients
-    if needed > limits.memory_budget:
-        message = (
-            f"This image is too large to process (it would take {needed / MiB:,.0f} MB of "
-            f"memory to decode; the limit is {limits.memory_budget / MiB:,.0f} MB)."
-        )
-        if coefficients:
-            kind = "progressive" if frame.progressive else "multi-scan"
-            message = (
-                f"This image is too large to process (as a {kind} JPEG it would take "
-                f"{needed / MiB:,.0f} MB of memory to decode; the limit is "
-                f"{limits.memory_budget / MiB:,.0f} MB). Saved as a baseline JPEG, or smaller, "
-                "it can be."
-            )
-        raise ImageRejected(message, code="too_large")
-
-
 def _render(
     image: Image.Image,
     format: str,
@@ -376,9 +167,9 @@ def _render(
 ) -> RenditionResult:
     is_jpeg = format in REDUCED_DECODING_FORMATS
     if not is_jpeg:
-        _check_limits(image, format, limits)
-    elif image.width * image.height > limits.max_pixels_for(format):
-        raise _too_large(image.width * image.height, format, limits)
+        check_limits(image, format, limits)
+    else:
+        check_pixels(image, format, limits)
     if not is_jpeg:
         # A PNG may keep its EXIF after the pixel data, so the orientation needs the decode.
         image.load()
@@ -393,7 +184,7 @@ def _render(
 
     box = None
     if is_jpeg and frame is None:
-        frame = _assumed_progressive(image)
+        frame = assumed_progressive(image)
     if is_jpeg:
         # libjpeg decodes at 1/2, 1/4 or 1/8 scale straight from the DCT coefficients, and draft
         # picks the smallest scale that covers the size asked. Asked for the target itself, a
@@ -406,7 +197,7 @@ def _render(
             box = drafted[1]
         # The size and mode draft chose are what libjpeg will decode into; a progressive file
         # also needs its coefficients at full size.
-        _check_limits(image, format, limits, frame)
+        check_limits(image, format, limits, frame)
     image.load()
 
     reduced, box = _reduce(image, target, box)
@@ -515,25 +306,3 @@ def _jpeg(image: Image.Image) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=JPEG_QUALITY, optimize=True)
     return buffer.getvalue()
-
-
-def _too_large(pixels: int | None, format: str, limits: ImageLimits) -> ImageRejected:
-    limit = f"the limit is {limits.max_pixels_for(format) // 1_000_000} megapixels"
-    if format not in REDUCED_DECODING_FORMATS and limits.max_pixels_for(format) < MAX_PIXELS:
-        limit += " for PNG, GIF and WebP images"
-    if pixels is None:
-        message = f"This image is too large to process ({limit})."
-    else:
-        message = f"This image is too large to process ({_megapixels(pixels)} megapixels; {limit})."
-    return ImageRejected(message, code="too_large")
-
-
-def _megapixels(pixels: int) -> str:
-    megapixels = pixels / 1_000_000
-    return f"{megapixels:,.1f}" if megapixels < 100 else f"{megapixels:,.0f}"
-
-
-def _pixels_in(message: str) -> int | None:
-    # Pillow raises before the image object exists; its message is the only place the size is.
-    match = re.search(r"\((\d+) pixels\)", message)
-    return int(match.group(1)) if match else None

@@ -22,7 +22,7 @@ from uploads.core.models import Upload, UploadState
 from uploads.core.progress import UploadStage
 from uploads.core.signals import upload_stage_entered
 from uploads.core.sniff import HEAD_BYTES, TAIL_BYTES, Sample
-from uploads.storage import s3
+from uploads.storage import objects
 from uploads.worker.completion import upload_finish_completion
 from uploads.worker.renditions import write_renditions
 
@@ -81,7 +81,7 @@ def upload_process(*, upload: Upload) -> Upload:
 def _verify(upload: Upload, policy: purposes.Purpose, *, size_checked: bool) -> None:
     if not size_checked:
         # An adopted object, or a delivery that found completion already done.
-        head = s3.head_object(upload.key)
+        head = objects.head_object(upload.key)
         if head is None:
             raise ProcessingError("The stored file is missing.")
         if head["ContentLength"] != upload.size:
@@ -103,12 +103,12 @@ def upload_fail_timed_out(*, upload: Upload, seconds: float | None = None) -> Up
 
 def sample_of(upload: Upload) -> Sample:
     """The object's first and last bytes, in two ranged reads whatever its size."""
-    head = s3.read_range(upload.key, 0, min(HEAD_BYTES, upload.size) - 1)
+    head = objects.read_range(upload.key, 0, min(HEAD_BYTES, upload.size) - 1)
     tail_start = max(0, upload.size - TAIL_BYTES)
     tail = (
         head[tail_start:]
         if upload.size <= HEAD_BYTES
-        else s3.read_range(upload.key, tail_start, upload.size - 1)
+        else objects.read_range(upload.key, tail_start, upload.size - 1)
     )
     extension = posixpath.splitext(upload.filename.lower())[1]
     return Sample(extension=extension, size=upload.size, head=head, tail=tail)

@@ -14,9 +14,9 @@ from uploads.conf import settings
 from uploads.core.errors import ProcessingError
 from uploads.core.models import Upload
 from uploads.core.purposes import Purpose
-from uploads.storage import s3
+from uploads.storage import objects
 from uploads.worker.image_child import make_renditions_in_child
-from uploads.worker.images import ImageLimits, ImageRejected
+from uploads.worker.image_limits import ImageLimits, ImageRejected
 
 logger = logging.getLogger("uploads")
 
@@ -33,7 +33,7 @@ def write_renditions(upload: Upload, policy: Purpose) -> dict:
     """Make and store the purpose's renditions; what goes into ``Upload.result``."""
     if upload.size > policy.max_size:
         raise ProcessingError(f"These files may be at most {policy.max_size:,} bytes.")
-    data = s3.read_range(upload.key, 0, upload.size - 1)
+    data = objects.read_range(upload.key, 0, upload.size - 1)
     try:
         made = make_renditions_in_child(
             data,
@@ -47,7 +47,7 @@ def write_renditions(upload: Upload, policy: Purpose) -> dict:
     renditions = {}
     for rendition in made.renditions:
         key = upload.rendition_key(rendition.name)
-        s3.put_object(key=key, body=rendition.data, content_type=rendition.content_type)
+        objects.put_object(key=key, body=rendition.data, content_type=rendition.content_type)
         logger.info(
             "upload_rendition_written",
             extra={

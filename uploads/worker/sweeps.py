@@ -20,7 +20,8 @@ from uploads.conf import settings
 from uploads.core.dispatch import enqueue_processing, enqueue_sha256
 from uploads.core.models import Upload, UploadState
 from uploads.core.purposes import KEY_PREFIX
-from uploads.storage import s3
+from uploads.storage import multipart, objects
+from uploads.storage.connection import S3Error
 
 logger = logging.getLogger("uploads")
 
@@ -35,8 +36,8 @@ class CleanupPlan:
     stuck_completing: list[Upload] = field(default_factory=list)  # its task was lost: enqueue again
     stuck_processing: list[Upload] = field(default_factory=list)  # enqueue again
     awaiting_sha256: list[Upload] = field(default_factory=list)  # ready, its SHA-256 task lost
-    orphans: list[s3.OpenMultipartUpload] = field(default_factory=list)  # no row knows them
-    closed: list[tuple[s3.OpenMultipartUpload, Upload]] = field(default_factory=list)
+    orphans: list[multipart.OpenMultipartUpload] = field(default_factory=list)  # no row knows them
+    closed: list[tuple[multipart.OpenMultipartUpload, Upload]] = field(default_factory=list)
     failed_objects: list[Upload] = field(default_factory=list)  # failed, object still on S3
     unattached: list[Upload] = field(default_factory=list)  # ready, never attached: delete
 
@@ -145,7 +146,7 @@ def open_multipart_uploads(*, now: datetime) -> tuple[list, list]:
     An orphan younger than ``UPLOADS_ORPHAN_MIN_AGE`` is left alone: its row may be about to
     be committed by the request that created it.
     """
-    listed = s3.list_multipart_uploads(prefix=KEY_PREFIX)
+    listed = multipart.list_multipart_uploads(prefix=KEY_PREFIX)
     min_age = timedelta(seconds=settings.UPLOADS_ORPHAN_MIN_AGE)
     orphans, closed = [], []
     for start in range(0, len(listed), 500):
@@ -170,7 +171,7 @@ def failed_objects(*, now: datetime) -> list[Upload]:
     since = now - timedelta(seconds=settings.UPLOADS_CLEANUP_FAILED_WINDOW)
     found = []
     for upload in Upload.objects.filter(state=UploadState.FAILED, failed_at__gte=since):
-        if s3.head_object(upload.key) is not None:
+        if objects.head_object(upload.key) is not None:
             found.append(upload)
     return found
 
@@ -242,9 +243,9 @@ def _abort_all(items) -> int:
     aborted = 0
     for item in items:
         try:
-            s3.abort_multipart_upload(key=item.key, upload_id=item.upload_id)
+            multipart.abort_multipart_upload(key=item.key, upload_id=item.upload_id)
             aborted += 1
-        except s3.S3Error:
+        except S3Error:
             logger.exception("could not abort multipart upload %s of %s", item.upload_id, item.key)
     return aborted
 

@@ -11,7 +11,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from uploads.core.errors import StorageUnavailable
 from uploads.core.models import Upload
-from uploads.storage import s3
+from uploads.storage.connection import S3Error
 from uploads.tasknames import (
     CLEANUP_STORAGE,
     COMPUTE_SHA256,
@@ -26,7 +26,7 @@ from uploads.worker import checksum, processing, sweeps
 RETRIED_ON_STORAGE = dict(
     acks_late=True,
     reject_on_worker_lost=True,
-    autoretry_for=(s3.S3Error, StorageUnavailable, BotoCoreError, ConnectionError),
+    autoretry_for=(S3Error, StorageUnavailable, BotoCoreError, ConnectionError),
     retry_backoff=5,
     retry_backoff_max=300,
     max_retries=5,

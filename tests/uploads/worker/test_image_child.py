@@ -13,9 +13,9 @@ from PIL import Image, ImageDraw
 
 from tests.fixtures.uploading import wait_for_state
 from tests.fixtures.worker import completed_upload, encode, photo_with_orientation, png
-from uploads.worker import images
 from uploads.worker.image_child import make_renditions_in_child
-from uploads.worker.images import ImageLimits, ImageRejected, make_renditions
+from uploads.worker.image_limits import DEFAULT_LIMITS, ImageLimits, ImageRejected
+from uploads.worker.images import make_renditions
 from uploads.worker.tasks import process_upload
 
 RENDITIONS = (("thumb", 300, 400), ("content", 920, 1600))
@@ -37,16 +37,14 @@ def test_the_child_makes_the_same_renditions_as_a_decode_in_this_process():
     data = photo_with_orientation((1600, 1200), orientation=6)
 
     here = make_renditions(data, RENDITIONS)
-    there = make_renditions_in_child(
-        data, RENDITIONS, images.DEFAULT_LIMITS, address_space=256 * MiB
-    )
+    there = make_renditions_in_child(data, RENDITIONS, DEFAULT_LIMITS, address_space=256 * MiB)
 
     assert there == here
 
 
 def test_a_refusal_in_the_child_keeps_its_sentence_and_code():
     with pytest.raises(ImageRejected) as caught:
-        make_renditions_in_child(b"GIF89a" + b"\0" * 40, RENDITIONS, images.DEFAULT_LIMITS,
+        make_renditions_in_child(b"GIF89a" + b"\0" * 40, RENDITIONS, DEFAULT_LIMITS,
                                  address_space=256 * MiB)  # fmt: skip
 
     assert (caught.value.code, str(caught.value)) == (
@@ -112,11 +110,11 @@ def test_a_child_that_dies_fails_the_image_with_a_sentence():
 def test_the_next_image_after_a_lost_decoder_is_processed():
     # The fork parent whose decoder died goes on serving; one that died itself is replaced.
     data = photo_with_orientation((64, 48))
-    first = make_renditions_in_child(data, RENDITIONS, images.DEFAULT_LIMITS, address_space=0)
+    first = make_renditions_in_child(data, RENDITIONS, DEFAULT_LIMITS, address_space=0)
     for parent in _children_of(os.getpid(), "uploads.worker.image_child"):
         os.kill(parent, signal.SIGKILL)
 
-    again = make_renditions_in_child(data, RENDITIONS, images.DEFAULT_LIMITS, address_space=0)
+    again = make_renditions_in_child(data, RENDITIONS, DEFAULT_LIMITS, address_space=0)
 
     assert again == first
 
@@ -182,7 +180,7 @@ def test_nothing_of_the_decoding_stays_in_the_worker_process():
     # Decoded here, this image would take 46 MiB.
     data = progressive_cmyk()
     before = _rss()
-    make_renditions_in_child(data, RENDITIONS, images.DEFAULT_LIMITS, address_space=256 * MiB)
+    make_renditions_in_child(data, RENDITIONS, DEFAULT_LIMITS, address_space=256 * MiB)
 
     assert _rss() - before < 16 * MiB
 

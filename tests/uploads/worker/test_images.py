@@ -13,15 +13,10 @@ import pytest
 from PIL import Image, ImageDraw
 from PIL.JpegImagePlugin import JpegImageFile
 
-from uploads.worker import images
-from uploads.worker.images import (
-    ImageRejected,
-    RenditionResult,
-    _reduce,
-    _resampleable,
-    fit,
-    sniff_image_format,
-)
+from uploads.worker import image_header, image_limits, images
+from uploads.worker.image_header import sniff_image_format
+from uploads.worker.image_limits import ImageRejected
+from uploads.worker.images import RenditionResult, _reduce, _resampleable, fit
 
 # The boxes S7's screenshots use; the step takes whatever a purpose names.
 RENDITIONS = (("thumb", 300, 400), ("content", 920, 1600))
@@ -449,7 +444,7 @@ def test_the_hostile_rgba_png_is_refused_from_its_header_without_decoding(monkey
 
 def test_it_refuses_an_image_whose_decoded_pixels_pass_the_memory_budget(monkeypatch):
     # Under every pixel cap, but 4 bytes a pixel: 64 MB where the budget is 48 MiB.
-    limits = images.ImageLimits(memory_budget=48 * 1024 * 1024)
+    limits = image_limits.ImageLimits(memory_budget=48 * 1024 * 1024)
     decoded = []
     monkeypatch.setattr(Image.Image, "load", lambda self: decoded.append(self) or None)
 
@@ -465,7 +460,7 @@ def test_it_refuses_an_image_whose_decoded_pixels_pass_the_memory_budget(monkeyp
 
 
 def test_a_grey_png_of_the_same_size_fits_the_budget_a_colour_one_does_not():
-    limits = images.ImageLimits(memory_budget=20 * 1024 * 1024)
+    limits = image_limits.ImageLimits(memory_budget=20 * 1024 * 1024)
     grey = encode(Image.new("L", (3_000, 3_000), 128), "PNG")
     colour = encode(Image.new("RGB", (3_000, 3_000), RED), "PNG")
 
@@ -476,7 +471,7 @@ def test_a_grey_png_of_the_same_size_fits_the_budget_a_colour_one_does_not():
 
 def test_a_large_jpeg_is_judged_by_the_size_it_is_decoded_at():
     # 6000×4000 is 96 MB decoded whole, but draft decodes it at half of each side: 24 MB.
-    limits = images.ImageLimits(memory_budget=30 * 1024 * 1024)
+    limits = image_limits.ImageLimits(memory_budget=30 * 1024 * 1024)
     photo = encode(Image.new("RGB", (6_000, 4_000), BLUE), "JPEG")
 
     assert images.make_renditions(photo, RENDITIONS, limits).width == 6_000
@@ -490,7 +485,7 @@ def test_it_keeps_its_pixel_limit_when_other_code_lifts_pillows(monkeypatch):
 
 def test_it_accepts_an_image_just_under_the_pixel_limit_as_far_as_the_size_check():
     # 4000×6000 is allowed, so what stops this header-only PNG is its missing pixel data.
-    assert images.DEFAULT_LIMITS.max_pixels_for("PNG") >= 4_000 * 6_000
+    assert image_limits.DEFAULT_LIMITS.max_pixels_for("PNG") >= 4_000 * 6_000
     assert rejection(png_header_claiming(4_000, 6_000)).code == "damaged"
 
 
@@ -582,7 +577,7 @@ def with_frame_size(data, width, height):
 def test_a_progressive_cmyk_jpeg_is_judged_by_its_full_size_coefficients():
     # Decoded at reduced scale its pixels take 15 MB, but libjpeg first keeps every component's
     # coefficients of the whole 2000×2000 image: 31 MB more.
-    limits = images.ImageLimits(memory_budget=30 * 1024 * 1024)
+    limits = image_limits.ImageLimits(memory_budget=30 * 1024 * 1024)
     picture = cmyk_picture(2_000)
     baseline = encode(picture, "JPEG", quality=80)
     progressive = encode(picture, "JPEG", quality=80, progressive=True)
@@ -625,9 +620,9 @@ def test_junk_before_a_marker_does_not_hide_a_progressive_frame():
     data = encode(cmyk_picture(2_000), "JPEG", quality=80, progressive=True)
     sof = data.index(b"\xff\xc2")
     with_junk = data[:sof] + b"\x00junk" + data[sof:]
-    limits = images.ImageLimits(memory_budget=30 * 1024 * 1024)
+    limits = image_limits.ImageLimits(memory_budget=30 * 1024 * 1024)
 
-    assert images.read_jpeg_frame(io.BytesIO(with_junk)).progressive
+    assert image_header.read_jpeg_frame(io.BytesIO(with_junk)).progressive
     with pytest.raises(ImageRejected) as caught:
         images.make_renditions(with_junk, RENDITIONS, limits)
     assert caught.value.code == "too_large"
@@ -660,13 +655,13 @@ def test_a_sequential_jpeg_whose_first_scan_carries_one_component_is_multi_scan(
         (0xC0, frame_header(6_000, 4_000, sampling)), (0xDA, scan_header(1))
     )
 
-    single = images.read_jpeg_frame(io.BytesIO(interleaved))
-    multi = images.read_jpeg_frame(io.BytesIO(one_at_a_time))
+    single = image_header.read_jpeg_frame(io.BytesIO(interleaved))
+    multi = image_header.read_jpeg_frame(io.BytesIO(one_at_a_time))
 
     assert (single.multi_scan, multi.multi_scan) == (False, True)
-    assert images.jpeg_coefficient_bytes(single) == 0
+    assert image_header.jpeg_coefficient_bytes(single) == 0
     # Luma 750×500 blocks, each chroma 375×250, 128 bytes a block.
-    assert images.jpeg_coefficient_bytes(multi) == (750 * 500 + 2 * 375 * 250) * 128
+    assert image_header.jpeg_coefficient_bytes(multi) == (750 * 500 + 2 * 375 * 250) * 128
 
 
 @pytest.mark.parametrize(
@@ -680,11 +675,11 @@ def test_a_sequential_jpeg_whose_first_scan_carries_one_component_is_multi_scan(
     ],
 )
 def test_coefficients_are_sized_as_libjpeg_sizes_them(width, height, sampling, expected_blocks):
-    frame = images.JpegFrame(
+    frame = image_header.JpegFrame(
         marker=0xC2, width=width, height=height, sampling=sampling, first_scan_components=1
     )
 
-    assert images.jpeg_coefficient_bytes(frame) == expected_blocks * 128
+    assert image_header.jpeg_coefficient_bytes(frame) == expected_blocks * 128
 
 
 def test_a_lossless_jpeg_is_refused_with_a_sentence():
@@ -699,6 +694,6 @@ def test_a_lossless_jpeg_is_refused_with_a_sentence():
 
 
 def test_markers_that_break_before_a_scan_give_no_frame():
-    assert images.read_jpeg_frame(io.BytesIO(b"\xff\xd8\xff\xe0\x00")) is None
-    assert images.read_jpeg_frame(io.BytesIO(b"\xff\xd8\xff\xd9")) is None
-    assert images.read_jpeg_frame(io.BytesIO(jpeg_markers((0xDA, scan_header(1))))) is None
+    assert image_header.read_jpeg_frame(io.BytesIO(b"\xff\xd8\xff\xe0\x00")) is None
+    assert image_header.read_jpeg_frame(io.BytesIO(b"\xff\xd8\xff\xd9")) is None
+    assert image_header.read_jpeg_frame(io.BytesIO(jpeg_markers((0xDA, scan_header(1))))) is None

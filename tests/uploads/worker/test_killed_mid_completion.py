@@ -16,7 +16,7 @@ from django.utils import timezone
 from tests.fixtures.uploading import send_all_parts, start_upload, wait_for_sha256, wait_for_state
 from tests.fixtures.worker import log_events, wait_for_stage
 from uploads.core.models import Upload
-from uploads.storage import s3
+from uploads.storage import multipart, objects
 from uploads.worker.tasks import process_upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,7 +63,7 @@ def test_a_worker_killed_in_the_stage_leaves_the_upload_ready_exactly_once(
         (line["from"], line["to"])
         for line in log_events(first.log_path, "upload_transition", upload.pk)
     ]
-    head = s3.head_object(done.key)
+    head = objects.head_object(done.key)
     assert head["ContentLength"] == len(data)
     assert wait_for_sha256(done.pk).sha256 == hashlib.sha256(data).hexdigest()
-    assert done.s3_upload_id not in {u.upload_id for u in s3.list_multipart_uploads()}
+    assert done.s3_upload_id not in {u.upload_id for u in multipart.list_multipart_uploads()}

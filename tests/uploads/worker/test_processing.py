@@ -35,7 +35,8 @@ from tests.fixtures.worker import (
 from uploads.core import progress
 from uploads.core.models import Upload
 from uploads.core.signals import upload_stage_entered
-from uploads.storage import s3
+from uploads.storage import multipart, objects
+from uploads.storage.connection import bucket_name, s3_client
 from uploads.worker import checksum, completion, processing
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -46,7 +47,7 @@ MiB = 1024 * 1024
 
 
 def stored(key) -> bytes:
-    return s3.client().get_object(Bucket=s3.bucket(), Key=key)["Body"].read()
+    return s3_client().get_object(Bucket=bucket_name(), Key=key)["Body"].read()
 
 
 def close_to(pixel, color, tolerance=40):
@@ -270,13 +271,13 @@ def test_an_upload_is_ready_before_the_worker_reads_it_back_for_its_sha256(
     data = b"PK\x03\x04" + os.urandom(3 * MiB)
     upload = completed_upload(alice, data, filename="big.zip", purpose="version_file")
     read_back = []
-    original = s3.sha256_of_object
+    original = objects.sha256_of_object
 
     def counting(key, size, **kwargs):
         read_back.append(key)
         return original(key, size, **kwargs)
 
-    monkeypatch.setattr(s3, "sha256_of_object", counting)
+    monkeypatch.setattr(objects, "sha256_of_object", counting)
     # The hand-off to the broker is recorded instead of sent: a worker of this run that another
     # test started would otherwise compute the SHA-256 before this test looks at "pending".
     enqueued = []
@@ -336,7 +337,7 @@ def test_completion_checks_the_checksum_s3_computed_from_the_signed_parts(celery
     assert done.state == "ready", done.error
     signed = [part.checksum_sha256 for part in done.parts.order_by("part_number")]
     assert len(signed) == 2
-    head = s3.head_object(done.key, checksums=True)
+    head = objects.head_object(done.key, checksums=True)
     assert head["ChecksumSHA256"] == completion.composite_sha256(signed)
 
 
@@ -348,7 +349,7 @@ def test_an_object_whose_s3_checksum_is_not_that_of_the_signed_parts_fails(alice
     upload = start_upload(alice_api, data, filename="map.zip")
     send_all_parts(alice_api, upload, data)
     Upload.objects.filter(pk=upload["id"]).update(state="completing", completing_at=timezone.now())
-    real_head = s3.head_object
+    real_head = objects.head_object
 
     def head_of_another_object(key, **kwargs):
         head = real_head(key, **kwargs)
@@ -356,13 +357,13 @@ def test_an_object_whose_s3_checksum_is_not_that_of_the_signed_parts_fails(alice
             head["ChecksumSHA256"] = completion.composite_sha256([b64_sha256(b"other")] * 2)
         return head
 
-    monkeypatch.setattr(s3, "head_object", head_of_another_object)
+    monkeypatch.setattr(objects, "head_object", head_of_another_object)
 
     done = processing.upload_process(upload=Upload.objects.get(pk=upload["id"]))
 
     assert done.state == "failed"
     assert "checksum is not that of the parts signed" in done.error
-    monkeypatch.setattr(s3, "head_object", real_head)
+    monkeypatch.setattr(objects, "head_object", real_head)
     wait_until_deleted(done.key)
 
 
@@ -374,8 +375,8 @@ def test_the_worker_completes_with_the_listing_the_complete_request_checked(
     upload = start_upload(alice_api, data, filename="map.zip")
     send_all_parts(alice_api, upload, data)
     listings = []
-    real = s3.list_parts
-    monkeypatch.setattr(s3, "list_parts", lambda **kw: listings.append(kw) or real(**kw))
+    real = multipart.list_parts
+    monkeypatch.setattr(multipart, "list_parts", lambda **kw: listings.append(kw) or real(**kw))
 
     assert (
         alice_api.post(f"/api/uploads/{upload['id']}/complete/", {}, format="json").status_code

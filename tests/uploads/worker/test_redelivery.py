@@ -18,7 +18,7 @@ from tests.fixtures.worker import (
     photo_with_orientation,
     wait_for_stage,
 )
-from uploads.storage import s3
+from uploads.storage.connection import bucket_name, s3_client
 from uploads.worker.tasks import process_upload
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,7 +42,7 @@ def assert_processed_once(upload_id, first, second):
     ]
     assert len(to_ready) == 1
     thumb = upload.result["renditions"]["thumb"]
-    body = s3.client().get_object(Bucket=s3.bucket(), Key=thumb["key"])["Body"]
+    body = s3_client().get_object(Bucket=bucket_name(), Key=thumb["key"])["Body"]
     assert Image.open(body).size == (thumb["width"], thumb["height"]) == (300, 400)
     return upload
 

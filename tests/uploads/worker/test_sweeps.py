@@ -11,7 +11,7 @@ from django.utils import timezone
 from tests.fixtures.uploading import s3_open_upload_ids, start_upload
 from tests.fixtures.worker import completed_upload
 from uploads.core.models import Upload, UploadState
-from uploads.storage import s3
+from uploads.storage import multipart, objects
 from uploads.worker import sweeps
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -19,14 +19,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 LATER = timedelta(minutes=16)  # past UPLOADS_ORPHAN_MIN_AGE
 
 
-def orphan() -> s3.OpenMultipartUpload:
+def orphan() -> multipart.OpenMultipartUpload:
     """A multipart upload created on S3 with no row: a web process died between the two."""
     key = f"uploads/version_file/{uuid.uuid4()}/orphan.zip"
-    upload_id = s3.create_multipart_upload(
+    upload_id = multipart.create_multipart_upload(
         key=key, content_type="application/zip", filename="orphan.zip"
     )
     return next(
-        item for item in s3.list_multipart_uploads(prefix=key) if item.upload_id == upload_id
+        item for item in multipart.list_multipart_uploads(prefix=key) if item.upload_id == upload_id
     )
 
 
@@ -66,12 +66,12 @@ def test_it_deletes_the_object_of_a_failed_upload(alice):
     Upload.objects.filter(pk=upload.pk).update(
         state=UploadState.FAILED, failed_at=timezone.now(), error="Not a ZIP file."
     )
-    assert s3.head_object(upload.key) is not None
+    assert objects.head_object(upload.key) is not None
 
     done = sweeps.uploads_cleanup_storage()
 
     assert done["objects_deleted"] == 1
-    assert s3.head_object(upload.key) is None
+    assert objects.head_object(upload.key) is None
 
 
 def test_its_dry_run_shows_what_it_would_do_and_does_nothing(alice, settings):
@@ -86,12 +86,12 @@ def test_its_dry_run_shows_what_it_would_do_and_does_nothing(alice, settings):
     assert f"would abort orphan multipart upload {lost.key} ({lost.upload_id}" in out.getvalue()
     assert f"would delete object {failed.key} of failed upload {failed.pk}" in out.getvalue()
     assert lost.upload_id in s3_open_upload_ids()
-    assert s3.head_object(failed.key) is not None
+    assert objects.head_object(failed.key) is not None
 
     call_command("upload_cleanup", stdout=io.StringIO())
 
     assert lost.upload_id not in s3_open_upload_ids()
-    assert s3.head_object(failed.key) is None
+    assert objects.head_object(failed.key) is None
 
 
 def test_an_upload_stuck_completing_is_enqueued_again_once_per_window(alice, published_tasks):

@@ -6,7 +6,8 @@ import requests
 from django.core.management.base import BaseCommand, CommandError
 
 from uploads.conf import settings
-from uploads.storage import s3
+from uploads.storage import bucket_setup, multipart, objects, presign
+from uploads.storage.connection import S3Error, bucket_name
 
 
 class Command(BaseCommand):
@@ -16,27 +17,29 @@ class Command(BaseCommand):
         problems = []
         try:
             problems = list(self.diagnose())
-        except s3.S3Error as exc:
+        except S3Error as exc:
             problems = [f"S3 answered {exc}. Check AWS_* settings and that S3 is reachable."]
         except requests.RequestException as exc:
             problems = [f"S3 could not be reached ({exc}). Is AWS_S3_ENDPOINT_URL right?"]
         if problems:
             for problem in problems:
                 self.stdout.write(self.style.ERROR(f"✗ {problem}"))
-            raise CommandError(f"{len(problems)} problem(s) with bucket {s3.bucket()}")
-        self.stdout.write(self.style.SUCCESS(f"✓ bucket {s3.bucket()} is ready for uploads"))
+            raise CommandError(f"{len(problems)} problem(s) with bucket {bucket_name()}")
+        self.stdout.write(self.style.SUCCESS(f"✓ bucket {bucket_name()} is ready for uploads"))
 
     def diagnose(self):
-        if not s3.bucket_exists():
-            yield f"Bucket {s3.bucket()} does not exist. Fix: python manage.py s3_setup"
+        if not bucket_setup.bucket_exists():
+            yield f"Bucket {bucket_name()} does not exist. Fix: python manage.py s3_setup"
             return
         yield from self.check_cors()
-        if not any("AbortIncompleteMultipartUpload" in rule for rule in s3.get_lifecycle_rules()):
+        if not any(
+            "AbortIncompleteMultipartUpload" in rule for rule in bucket_setup.get_lifecycle_rules()
+        ):
             yield "No AbortIncompleteMultipartUpload lifecycle rule. Fix: python manage.py s3_setup"
         yield from self.round_trip()
 
     def check_cors(self):
-        rules = s3.get_cors()
+        rules = bucket_setup.get_cors()
         fix = "Fix: python manage.py s3_setup"
         for origin in settings.UPLOADS_CORS_ORIGINS:
             matching = [
@@ -58,11 +61,11 @@ class Command(BaseCommand):
         body = b"s7 doctor " * 10
         checksum = base64.b64encode(hashlib.sha256(body).digest()).decode()
         key = f"uploads/doctor/{uuid.uuid4()}/probe.bin"
-        upload_id = s3.create_multipart_upload(
+        upload_id = multipart.create_multipart_upload(
             key=key, content_type="application/octet-stream", filename="probe.bin"
         )
         try:
-            part = s3.sign_part(
+            part = presign.sign_part(
                 key=key,
                 upload_id=upload_id,
                 part_number=1,
@@ -74,14 +77,14 @@ class Command(BaseCommand):
                 yield f"A presigned part PUT answered {response.status_code}: {response.text[:200]}"
                 return
             etag = response.headers.get("ETag", "")
-            s3.complete_multipart_upload(
+            multipart.complete_multipart_upload(
                 key=key,
                 upload_id=upload_id,
                 parts=[{"PartNumber": 1, "ETag": etag, "ChecksumSHA256": checksum}],
             )
-            head = s3.head_object(key)
+            head = objects.head_object(key)
             if head is None or head["ContentLength"] != len(body):
                 yield "The round-trip object was not stored whole."
         finally:
-            s3.abort_multipart_upload(key=key, upload_id=upload_id)
-            s3.delete_object(key)
+            multipart.abort_multipart_upload(key=key, upload_id=upload_id)
+            objects.delete_object(key)

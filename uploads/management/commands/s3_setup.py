@@ -4,7 +4,8 @@ from botocore.exceptions import EndpointConnectionError
 from django.core.management.base import BaseCommand, CommandError
 
 from uploads.conf import settings
-from uploads.storage import s3
+from uploads.storage import bucket_setup
+from uploads.storage.connection import S3Error, bucket_name
 
 
 class Command(BaseCommand):
@@ -40,16 +41,16 @@ class Command(BaseCommand):
 
     def set_up(self, origins, abort_after_days):
         try:
-            if not s3.bucket_exists():
-                s3.create_bucket()
-                self.stdout.write(f"created bucket {s3.bucket()}")
-            s3.put_cors(origins)
-            s3.put_abort_lifecycle(abort_after_days)
-        except s3.S3Error as exc:
+            if not bucket_setup.bucket_exists():
+                bucket_setup.create_bucket()
+                self.stdout.write(f"created bucket {bucket_name()}")
+            bucket_setup.put_cors(origins)
+            bucket_setup.put_abort_lifecycle(abort_after_days)
+        except S3Error as exc:
             raise CommandError(f"S3 refused the set-up: {exc}") from exc
         self.stdout.write(
             self.style.SUCCESS(
-                f"bucket {s3.bucket()} ready: CORS for {', '.join(origins)}; "
+                f"bucket {bucket_name()} ready: CORS for {', '.join(origins)}; "
                 f"incomplete multipart uploads aborted after {abort_after_days} days"
             )
         )

@@ -4,7 +4,7 @@ from botocore.exceptions import BotoCoreError
 from django.core.management.base import BaseCommand, CommandError
 
 from uploads.reports.audit import delete_orphans, storage_audit
-from uploads.storage import s3
+from uploads.storage.connection import S3Error
 
 
 class Command(BaseCommand):
@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, fix, **options):
         try:
             audit = storage_audit()
-        except (s3.S3Error, BotoCoreError) as exc:
+        except (S3Error, BotoCoreError) as exc:
             raise CommandError(f"S3 cannot be listed, so nothing was audited: {exc}") from None
         for line in audit.lines():
             self.stdout.write(line)

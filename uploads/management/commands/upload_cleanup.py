@@ -3,7 +3,7 @@
 from botocore.exceptions import BotoCoreError
 from django.core.management.base import BaseCommand, CommandError
 
-from uploads.storage import s3
+from uploads.storage.connection import S3Error
 from uploads.worker.sweeps import cleanup_apply, cleanup_plan
 
 
@@ -19,7 +19,7 @@ class Command(BaseCommand):
     def handle(self, *args, dry_run, **options):
         try:
             plan = cleanup_plan()
-        except (s3.S3Error, BotoCoreError) as exc:
+        except (S3Error, BotoCoreError) as exc:
             raise CommandError(f"S3 cannot be listed, so nothing was done: {exc}") from None
         for line in plan.lines():
             self.stdout.write(("would " if dry_run else "") + line)
