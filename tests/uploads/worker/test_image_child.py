@@ -8,13 +8,12 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.fixtures.uploading import wait_for_state
-from tests.fixtures.worker import completed_upload, encode, photo_with_orientation
+from tests.fixtures.worker import RENDITIONS, completed_upload, encode, photo_with_orientation
 from uploads.worker import images
 from uploads.worker.image_child import make_renditions_in_child
 from uploads.worker.images import ImageLimits, ImageRejected, make_renditions
 from uploads.worker.tasks import process_upload
 
-RENDITIONS = (("thumb", 300, 400), ("content", 920, 1600))
 MiB = 1024 * 1024
 # The estimate switched off, so that only the address-space limit stands in the way.
 NO_BUDGET = ImageLimits(memory_budget=2**40)

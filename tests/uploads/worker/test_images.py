@@ -13,6 +13,7 @@ import pytest
 from PIL import Image, ImageDraw
 from PIL.JpegImagePlugin import JpegImageFile
 
+from tests.fixtures.worker import BLUE, RED, RENDITIONS, encode
 from uploads.worker import images
 from uploads.worker.images import (
     ImageRejected,
@@ -23,23 +24,12 @@ from uploads.worker.images import (
     sniff_image_format,
 )
 
-# The boxes S7's screenshots use; the step takes whatever a purpose names.
-RENDITIONS = (("thumb", 300, 400), ("content", 920, 1600))
-
 
 def make_renditions(source):
     return images.make_renditions(source, RENDITIONS)
 
 
-RED = (255, 0, 0)
-BLUE = (0, 0, 255)
 WHITE = (255, 255, 255)
-
-
-def encode(image, format, **params):
-    buffer = io.BytesIO()
-    image.save(buffer, format, **params)
-    return buffer.getvalue()
 
 
 def decode(data):
