@@ -1,4 +1,5 @@
-"""The S3 gateway against SeaweedFS: what a signed part URL lets through, the fast signer beside botocore's, and part listings."""
+"""The S3 gateway against SeaweedFS: what a signed part URL lets through, the fast signer beside
+botocore's, and part listings."""
 
 import hashlib
 import os

@@ -1,4 +1,5 @@
-"""The worker's half of completion: it assembles the parts S3 holds, also after a worker died half-way."""
+"""The worker's half of completion: it assembles the parts S3 holds, also after a worker died
+half-way."""
 
 import os
 
