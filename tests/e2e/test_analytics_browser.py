@@ -5,22 +5,15 @@ import os
 from datetime import UTC, datetime
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import sync_playwright
 
-from tests.fixtures import ROOT
 from tests.fixtures.analytics import a_month_of_activity, at, make_upload
+from tests.fixtures.browser import ARTIFACTS, launch_chromium, session_cookie
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 
 # What a chart shows: how many bars and points it drew, and the colour of its axis labels.
 CHARTS = """() => [...document.querySelectorAll('svg.s7-chart')].map(svg => ({
@@ -30,23 +23,14 @@ CHARTS = """() => [...document.querySelectorAll('svg.s7-chart')].map(svg => ({
 }))"""
 
 
-def test_the_analytics_page_draws_its_charts_in_both_themes(live_server, django_user_model):
-    root = django_user_model.objects.create_superuser("root", "root@example.org", "pw-7-root")
-    a_month_of_activity(root, datetime.now(UTC).date())
-    client = Client()
-    client.force_login(root)
-    cookie = {
-        "name": settings.SESSION_COOKIE_NAME,
-        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-        "url": live_server.url,
-    }
+def test_the_analytics_page_draws_its_charts_in_both_themes(live_server, admin_user):
+    a_month_of_activity(admin_user, datetime.now(UTC).date())
+    cookie = session_cookie(admin_user, live_server)
     ARTIFACTS.mkdir(exist_ok=True)
     url = f"{live_server.url}/admin/uploads/uploadanalytics/?window=30"
     seen = {}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = launch_chromium(playwright)
         try:
             for scheme in ("light", "dark"):
                 context = browser.new_context(
@@ -88,23 +72,14 @@ SPILLS = """() => ({
 })"""
 
 
-def test_the_largest_counts_a_row_can_hold_fit_their_card_and_axis(live_server, django_user_model):
-    root = django_user_model.objects.create_superuser("root", "root@example.org", "pw-7-root")
+def test_the_largest_counts_a_row_can_hold_fit_their_card_and_axis(live_server, admin_user):
     today = datetime.now(UTC).date()
     for hour in range(10):
-        make_upload(root, created=at(today, hour), state="ready", size=1,
+        make_upload(admin_user, created=at(today, hour), state="ready", size=1,
                     parts_retried=2**31 - 1)  # fmt: skip
-    client = Client()
-    client.force_login(root)
-    cookie = {
-        "name": settings.SESSION_COOKIE_NAME,
-        "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-        "url": live_server.url,
-    }
+    cookie = session_cookie(admin_user, live_server)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = launch_chromium(playwright)
         try:
             # A small window, where the headline's cards are narrow.
             context = browser.new_context(viewport={"width": 800, "height": 900})

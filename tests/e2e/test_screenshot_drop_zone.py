@@ -4,35 +4,17 @@ in the order they were dropped (Chromium against a live server, SeaweedFS and a 
 import os
 
 import pytest
-from django.conf import settings
-from django.core.management import call_command
-from django.test import Client
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
 from items.models import Screenshot
+from tests.fixtures.browser import launch_chromium, session_cookie
 from tests.fixtures.site import make_item
 from tests.fixtures.worker_app import stall_stage
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
-
-
-@pytest.fixture
-def bucket_allows_live_server(live_server, local_s3):
-    """The browser PUTs parts straight to S3, so the bucket's CORS must name the page's origin."""
-    configured = settings.UPLOADS_CORS_ORIGINS
-    settings.UPLOADS_CORS_ORIGINS = [*configured, live_server.url]
-    try:
-        call_command("s3_setup", stdout=open(os.devnull, "w"))
-    finally:
-        settings.UPLOADS_CORS_ORIGINS = configured
 
 
 def images(folder):
@@ -53,18 +35,11 @@ def test_many_images_dropped_at_once_become_screenshots_in_drop_order(
     item = make_item(alice, "Gallery")
     # Being the largest does not make it ready last on a busy machine; the worker's stall does.
     stall_stage("first.png", "processing", seconds=3)
-    client = Client()
-    client.force_login(alice)
-    cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = launch_chromium(playwright)
         try:
             context = browser.new_context(base_url=live_server.url)
-            context.add_cookies(
-                [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": live_server.url}]
-            )
+            context.add_cookies([session_cookie(alice, live_server)])
             page = context.new_page()
             page.set_default_timeout(120_000)
             page.goto(f"/items/{item.permalink}/screenshots/new")

@@ -8,25 +8,15 @@ form control has a label, and nothing is wider than a phone's screen.
 import os
 
 import pytest
-from django.conf import settings
-from django.core.management import call_command
-from django.test import Client
 from playwright.sync_api import sync_playwright
 
-from items.models import Screenshot, Version
-from tests.fixtures import ROOT
-from tests.fixtures.uploading import wait_for_state
-from uploads.core.models import UploadState
+from items.management.commands.seed_demo import DEMO_USERNAME
+from tests.fixtures.browser import ARTIFACTS, launch_chromium, session_cookie
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 
 UNLABELLED_CONTROLS = """() => [...document.querySelectorAll('input, select, textarea')]
   .filter(el => el.type !== 'hidden' && el.type !== 'submit' && el.offsetParent !== null)
@@ -34,23 +24,7 @@ UNLABELLED_CONTROLS = """() => [...document.querySelectorAll('input, select, tex
   .map(el => el.name || el.id)"""
 
 
-@pytest.fixture
-def demo_site(live_server, celery_worker):
-    call_command("seed_demo", stdout=open(os.devnull, "w"))
-    for upload_id in [*Version.objects.exclude(file=None).values_list("file_id", flat=True),
-                      *Screenshot.objects.values_list("upload_id", flat=True)]:  # fmt: skip
-        wait_for_state(upload_id, {UploadState.READY})
-    return live_server
-
-
-def session_cookie(live_server):
-    client = Client()
-    assert client.login(username="demo", password="demo-password-7")
-    value = client.cookies[settings.SESSION_COOKIE_NAME].value
-    return {"name": settings.SESSION_COOKIE_NAME, "value": value, "url": live_server.url}
-
-
-def test_the_pages_render_in_a_browser(demo_site):
+def test_the_pages_render_in_a_browser(demo_site, django_user_model):
     ARTIFACTS.mkdir(exist_ok=True)
     base = demo_site.url
     anonymous_pages = [
@@ -73,9 +47,7 @@ def test_the_pages_render_in_a_browser(demo_site):
         ("settings", "/settings/"),
     ]
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = launch_chromium(playwright)
         try:
             desktop = browser.new_context(viewport={"width": 1280, "height": 900})
             page = desktop.new_page()
@@ -91,7 +63,9 @@ def test_the_pages_render_in_a_browser(demo_site):
                 assert thumbs.nth(n).evaluate("img => img.complete && img.naturalWidth") > 0
 
             owner = browser.new_context(viewport={"width": 1280, "height": 900})
-            owner.add_cookies([session_cookie(demo_site)])
+            owner.add_cookies(
+                [session_cookie(django_user_model.objects.get(username=DEMO_USERNAME), demo_site)]
+            )
             page = owner.new_page()
             for name, path in owner_pages:
                 assert page.goto(base + path).status == 200, path

@@ -15,12 +15,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from django.conf import settings
-from django.core.management import call_command
-from django.test import Client
 from PIL import Image
 from playwright.sync_api import sync_playwright
 
-from tests.fixtures import ROOT
+from tests.fixtures.browser import ARTIFACTS, launch_chromium, session_cookie
 from tests.fixtures.uploading import wait_for_sha256
 from tests.fixtures.worker_app import stall_stage
 from uploads.core.models import Upload
@@ -34,11 +32,6 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 MiB = 1024 * 1024
-ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]  # fmt: skip
 ENDED = ("ready", "failed")
 
 
@@ -48,22 +41,9 @@ ENDED = ("ready", "failed")
 @pytest.fixture(scope="module")
 def browser():
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
+        browser = launch_chromium(playwright)
         yield browser
         browser.close()
-
-
-@pytest.fixture(scope="module")
-def bucket_allows_live_server(live_server, local_s3):
-    """The browser PUTs parts straight to S3, so the bucket's CORS must name the page's origin."""
-    configured = settings.UPLOADS_CORS_ORIGINS
-    settings.UPLOADS_CORS_ORIGINS = [*configured, live_server.url]
-    try:
-        call_command("s3_setup", stdout=open(os.devnull, "w"))
-    finally:
-        settings.UPLOADS_CORS_ORIGINS = configured
 
 
 @pytest.fixture
@@ -72,21 +52,11 @@ def signed_in_page(browser, live_server, bucket_allows_live_server, celery_worke
     contexts = []
 
     def open_page(user):
-        client = Client()
-        client.force_login(user)
         context = browser.new_context(
             base_url=live_server.url, viewport={"width": 1000, "height": 1200}
         )
         contexts.append(context)
-        context.add_cookies(
-            [
-                {
-                    "name": settings.SESSION_COOKIE_NAME,
-                    "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                    "url": live_server.url,
-                }
-            ]
-        )
+        context.add_cookies([session_cookie(user, live_server)])
         return watched(context.new_page())
 
     yield open_page

@@ -1,5 +1,5 @@
 """The page tells the server its round trip to the site when it creates an upload, so that the
-server can plan parts for the link (tests/uploads/test_api.py checks the plan itself)."""
+server can plan parts for the link (tests/uploads/api/test_create.py checks the plan itself)."""
 
 import json
 
@@ -10,7 +10,6 @@ from tests.e2e.test_uploader_browser import (  # noqa: F401 (fixtures)
     a_zip,
     assert_ready,
     browser,
-    bucket_allows_live_server,
     open_demo,
     page,
     pick,

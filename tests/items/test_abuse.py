@@ -7,7 +7,7 @@ from django.test import Client, override_settings
 from items import services as site
 from items.models import Download, Item, Version
 from tests.fixtures.counts import forget_this_runs_counts
-from tests.fixtures.site import make_item, stored_upload
+from tests.fixtures.site import make_item, stored_upload, visitor
 
 pytestmark = pytest.mark.django_db
 
@@ -28,10 +28,6 @@ def counts(version):
     version.refresh_from_db()
     version.item.refresh_from_db()
     return version.downloads_count, version.item.downloads_count, Download.objects.count()
-
-
-def visitor(address):
-    return Client(REMOTE_ADDR=address)
 
 
 def test_a_visitor_counts_once_per_version_per_day(file_item):

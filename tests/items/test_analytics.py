@@ -3,19 +3,14 @@
 from datetime import UTC, datetime
 
 import pytest
-from django.test import Client
 
 from items import services
 from items.reports import downloads_section
-from tests.fixtures.analytics import DAY_ONE, DAY_THREE, DAY_TWO, analytics_downloads
+from tests.fixtures.analytics import DAY_ONE, DAY_THREE, DAY_TWO, analytics_downloads, rows
 from tests.fixtures.site import make_item
 from uploads.reports.analytics import Window, sections
 
 pytestmark = pytest.mark.django_db
-
-
-def rows(section, slug):
-    return next(f for f in section.figures if f.slug == slug).rows
 
 
 def test_downloads_per_day_and_the_top_items_and_versions_match_a_count_by_hand(alice):
@@ -64,12 +59,10 @@ def test_the_site_adds_its_section_to_the_engines_page(alice):
     assert rows(section, "downloads-per-day") == [[today, 1]]
 
 
-def test_the_page_offers_the_downloads_as_csv(django_user_model, alice):
+def test_the_page_offers_the_downloads_as_csv(admin_client, alice):
     analytics_downloads(alice)
-    client = Client()
-    client.force_login(django_user_model.objects.create_superuser("root", "r@example.org", "pw"))
 
-    response = client.get(
+    response = admin_client.get(
         "/admin/uploads/uploadanalytics/",
         {
             "window": "custom",

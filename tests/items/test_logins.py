@@ -7,9 +7,10 @@ import re
 
 import pytest
 from django.contrib.auth import authenticate
-from django.test import Client, override_settings
+from django.test import override_settings
 
 from tests.fixtures.counts import forget_this_runs_counts
+from tests.fixtures.site import visitor
 
 pytestmark = pytest.mark.django_db
 
@@ -25,10 +26,6 @@ limited = override_settings(ITEMS_RATES=RATES)
 @pytest.fixture(autouse=True)
 def fresh_counts():
     forget_this_runs_counts()
-
-
-def visitor(address):
-    return Client(REMOTE_ADDR=address)
 
 
 def log_in(address, username, password, path="/login/"):

@@ -21,16 +21,10 @@ from items.models import (
     User,
     Version,
 )
-from tests.fixtures.site import make_item
+from tests.fixtures.site import client_for, make_item
 
 # Python-Markdown raised RecursionError on this, and every page showing it answered 500.
 NESTED_LIST_MARKERS = "- " * 700 + "a"
-
-
-def client_for(user):
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 # --- Sanitizing ----------------------------------------------------------------------------

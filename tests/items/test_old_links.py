@@ -5,27 +5,17 @@ from django.core.management import call_command
 from django.test import Client
 
 from items.management.commands.seed_demo import REVIEWER_USERNAME
-from items.models import Item, Screenshot, Tag, Version
+from items.models import Item, Tag, Version
 from tests.fixtures.live_urls import walk_the_live_site
-from tests.fixtures.uploading import wait_for_state
-from uploads.core.models import UploadState
+from tests.fixtures.site import seed_demo_site
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
 def seeded(celery_worker):
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
-    for upload_id in [*Version.objects.exclude(file=None).values_list("file_id", flat=True),
-                      *Screenshot.objects.values_list("upload_id", flat=True)]:  # fmt: skip
-        wait_for_state(upload_id, {UploadState.READY})
+    seed_demo_site()
     return Item.objects.get(permalink="marathon-infinity-redux")
-
-
-def client_for(username):
-    client = Client()
-    assert client.login(username=username, password="demo-password-7")
-    return client
 
 
 def test_seeding_twice_changes_nothing(seeded):

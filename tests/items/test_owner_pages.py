@@ -8,20 +8,9 @@ from django.test import Client
 
 from items import services
 from items.models import Item, Review, Screenshot
-from tests.fixtures.site import downloads_at, make_item, ready_upload
+from tests.fixtures.site import client_for, downloads_at, make_item, ready_upload
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def item(alice):
-    return make_item(alice, "Alice's Map", tags=["map"])
 
 
 @pytest.fixture

@@ -5,21 +5,10 @@ from django.test import Client
 
 from items import selectors, services
 from items.models import Item, Review, Screenshot, Version
-from tests.fixtures.site import make_item, ready_upload
+from tests.fixtures.site import client_for, make_item, ready_upload
 from uploads.api import services as engine
 
 pytestmark = pytest.mark.django_db
-
-
-def client_for(user):
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def item(alice):
-    return make_item(alice, "Alice's Map", tags=["map"])
 
 
 def test_a_stranger_cannot_edit_delete_or_add_versions_or_screenshots(item, charlie):

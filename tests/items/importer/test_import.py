@@ -9,9 +9,8 @@ import requests
 from django.core.management import call_command
 from django.db import connection
 
-from items.importer.run import Options, import_live_site
 from items.models import Download, DownloadDay, Item, Review, Tag, User, Version
-from tests.fixtures.live_site import OLD_PASSWORD
+from tests.fixtures.live_site import OLD_PASSWORD, run_import
 from tests.fixtures.live_urls import walk_the_live_site
 from tests.fixtures.snapshots import snapshot
 from tests.fixtures.uploading import wait_for_sha256
@@ -25,14 +24,10 @@ LIVE_HASHERS = [
 ]
 
 
-def run_import(site, **options):
-    return import_live_site(Options(source_url=site.url, bucket=site.bucket, quiet=True, **options))
-
-
 def test_it_imports_rows_files_and_passwords(live_site, celery_worker, client, settings):
     live_site.fill(downloads=3000)
 
-    report = run_import(live_site, wait=120)
+    report = run_import(live_site)
 
     assert report.rows == {
         "users": (4, 4),
@@ -78,7 +73,7 @@ def test_it_imports_rows_files_and_passwords(live_site, celery_worker, client, s
 
     # A second run changes nothing.
     before = snapshot()
-    again = run_import(live_site, wait=120)
+    again = run_import(live_site)
     assert snapshot() == before
     assert again.files_copied == 0 and not any(again.written.values()), again.written
 
@@ -151,7 +146,7 @@ def test_unknown_tables_are_refused(live_site):
 
 def test_changes_on_the_live_site_arrive_with_the_next_run(live_site, celery_worker):
     live_site.fill(downloads=400)
-    run_import(live_site, wait=120)
+    run_import(live_site)
     untouched = snapshot(exclude_items={10, 11})
     downloads_before = Download.objects.count()
 
@@ -168,7 +163,7 @@ def test_changes_on_the_live_site_arrive_with_the_next_run(live_site, celery_wor
         [name],
     )
     live_site.add_downloads(25, since="2026-01-01")
-    report = run_import(live_site, wait=120)
+    report = run_import(live_site)
 
     assert Item.objects.get(pk=10).name == "Eternal 2"
     assert User.objects.filter(username="newbie").exists()

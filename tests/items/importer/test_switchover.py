@@ -9,9 +9,9 @@ from django.db import connection
 from django.utils import timezone
 
 from items.importer.ledger import S7_IDS_FROM
-from items.importer.run import ImportRefused, Options, import_live_site
+from items.importer.run import ImportRefused
 from items.models import Download, Item, Review, Screenshot, Tag, User, Version
-from tests.fixtures.live_site import OLD_PASSWORD, rehearse
+from tests.fixtures.live_site import OLD_PASSWORD, rehearse, run_import
 from tests.fixtures.snapshots import snapshot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,11 +20,6 @@ LIVE_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
     "django.contrib.auth.hashers.MD5PasswordHasher",
 ]
-
-
-def run_import(site, **options):
-    options = {"wait": 120, **options}
-    return import_live_site(Options(source_url=site.url, bucket=site.bucket, quiet=True, **options))
 
 
 def test_the_final_delta_after_a_rehearsal_keeps_both_sides_and_collides_with_nothing(

@@ -12,13 +12,18 @@ import pytest
 from PIL import Image, ImageDraw
 
 from tests.fixtures.uploading import wait_for_state
-from tests.fixtures.worker import completed_upload, encode, photo_with_orientation, png
+from tests.fixtures.worker import (
+    RENDITIONS,
+    completed_upload,
+    encode,
+    photo_with_orientation,
+    png,
+)
 from uploads.worker.image_child import make_renditions_in_child
 from uploads.worker.image_limits import DEFAULT_LIMITS, ImageLimits, ImageRejected
 from uploads.worker.images import make_renditions
 from uploads.worker.tasks import process_upload
 
-RENDITIONS = (("thumb", 300, 400), ("content", 920, 1600))
 MiB = 1024 * 1024
 # The estimate switched off, so that only the address-space limit stands in the way.
 NO_BUDGET = ImageLimits(memory_budget=2**40)

@@ -11,9 +11,11 @@ from PIL import Image
 
 from tests.fixtures.uploading import (
     b64_sha256,
+    complete,
     part_bytes,
     put_part,
     send_all_parts,
+    send_and_complete,
     sign,
     start_upload,
     wait_for_sha256,
@@ -205,12 +207,7 @@ def test_a_24_megapixel_photo_is_processed_within_the_worker_memory_budget(
 def test_a_version_file_that_is_not_what_its_name_says_fails_and_is_deleted(
     celery_worker, alice_api, filename, data, expected
 ):
-    upload = start_upload(alice_api, data, filename=filename)
-    send_all_parts(alice_api, upload, data)
-    assert (
-        alice_api.post(f"/api/uploads/{upload['id']}/complete/", {}, format="json").status_code
-        == 202
-    )
+    upload = send_and_complete(alice_api, data, filename=filename)
 
     done = wait_for_state(upload["id"], FINAL)
 
@@ -232,12 +229,7 @@ def test_a_version_file_that_is_not_what_its_name_says_fails_and_is_deleted(
 def test_a_version_file_whose_bytes_fit_its_name_becomes_ready_then_gets_its_sha256(
     celery_worker, alice_api, filename, data
 ):
-    upload = start_upload(alice_api, data, filename=filename)
-    send_all_parts(alice_api, upload, data)
-    assert (
-        alice_api.post(f"/api/uploads/{upload['id']}/complete/", {}, format="json").status_code
-        == 202
-    )
+    upload = send_and_complete(alice_api, data, filename=filename)
 
     done = wait_for_state(upload["id"], FINAL)
 
@@ -328,9 +320,7 @@ def test_a_failed_upload_has_no_sha256_computed_or_pending(
 
 def test_completion_checks_the_checksum_s3_computed_from_the_signed_parts(celery_worker, alice_api):
     data = b"PK\x03\x04" + os.urandom(11 * MiB)
-    upload = start_upload(alice_api, data, filename="two-parts.zip")
-    send_all_parts(alice_api, upload, data)
-    alice_api.post(f"/api/uploads/{upload['id']}/complete/", {}, format="json")
+    upload = send_and_complete(alice_api, data, filename="two-parts.zip")
 
     done = wait_for_state(upload["id"], FINAL)
 
@@ -378,10 +368,7 @@ def test_the_worker_completes_with_the_listing_the_complete_request_checked(
     real = multipart.list_parts
     monkeypatch.setattr(multipart, "list_parts", lambda **kw: listings.append(kw) or real(**kw))
 
-    assert (
-        alice_api.post(f"/api/uploads/{upload['id']}/complete/", {}, format="json").status_code
-        == 202
-    )
+    assert complete(alice_api, upload).status_code == 202
     done = processing.upload_process(upload=Upload.objects.get(pk=upload["id"]))
 
     assert done.state == "ready", done.error
@@ -397,10 +384,7 @@ def test_a_part_replaced_after_the_complete_request_checked_it_never_ends_in_the
     upload = start_upload(alice_api, data, filename="map.zip")
     first_url = sign(alice_api, upload, other, [1])[1]  # signed, then replaced by the next
     send_all_parts(alice_api, upload, data)
-    assert (
-        alice_api.post(f"/api/uploads/{upload['id']}/complete/", {}, format="json").status_code
-        == 202
-    )
+    assert complete(alice_api, upload).status_code == 202
     # The earlier URL is still valid for the other content: S3 takes it after the check.
     assert put_part(first_url, part_bytes(upload, other, 1)).status_code == 200
 

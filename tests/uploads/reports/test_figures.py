@@ -1,8 +1,6 @@
-"""What the people who run the site see: the report, and one log line per transition."""
+"""The upload report: its figures against a count made by hand, as a command and an admin page."""
 
 import io
-import json
-import logging
 import math
 import re
 from datetime import timedelta
@@ -10,9 +8,7 @@ from datetime import timedelta
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
-from pythonjsonlogger.json import JsonFormatter
 
-from tests.fixtures.uploading import start_upload
 from uploads.core.models import Upload
 
 pytestmark = pytest.mark.django_db
@@ -147,31 +143,3 @@ def test_the_report_page_is_for_staff_only(client, alice):
 
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
-
-
-def test_every_transition_logs_one_json_line(alice_api, alice, caplog):
-    caplog.set_level(logging.INFO, logger="uploads.transitions")
-    upload = start_upload(alice_api, b"PK\x03\x04" + bytes(1000))
-
-    assert alice_api.delete(f"/api/uploads/{upload['id']}/").status_code == 204
-
-    # Each record as the site's JSON formatter writes it: its fields beside the message.
-    lines = [
-        json.loads(JsonFormatter().format(r))
-        for r in caplog.records
-        if r.name == "uploads.transitions"
-    ]
-    assert {line["event"] for line in lines} == {"upload_transition"}
-    assert [(line["from"], line["to"]) for line in lines] == [
-        (None, "uploading"),
-        ("uploading", "aborted"),
-    ]
-    aborted = lines[1]
-    assert aborted["upload"] == upload["id"]
-    assert (aborted["user"], aborted["purpose"], aborted["size"]) == (
-        alice.pk,
-        "version_file",
-        1004,
-    )
-    # Created and aborted by two requests: at least a millisecond apart, far less than a minute.
-    assert 0 < aborted["duration"] < 60

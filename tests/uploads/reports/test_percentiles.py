@@ -3,7 +3,7 @@ nearest ranks), whether the database computes it or Python does."""
 
 import pytest
 
-from tests.fixtures.analytics import DAY_ONE, MiB, at, make_upload
+from tests.fixtures.analytics import DAY_ONE, MiB, at, figure, make_upload
 from uploads.reports import sql
 from uploads.reports.analytics import Window, upload_section
 from uploads.reports.figures import upload_report
@@ -35,18 +35,13 @@ def four_ready_uploads(owner):
         )  # fmt: skip
 
 
-def page_figure(section, slug):
-    (figure,) = [figure for figure in section.figures if figure.slug == slug]
-    return figure
-
-
 def test_the_report_and_the_analytics_page_show_the_same_percentiles(alice, computed_by):
     four_ready_uploads(alice)
 
     report = upload_report(days=1, now=at(DAY_ONE, hour=23))
     section = upload_section(Window(DAY_ONE, DAY_ONE))
-    ((_, page_p50, page_p95),) = page_figure(section, "time-to-ready").rows
-    ((_, page_memory_median, _),) = page_figure(section, "worker-memory").rows
+    ((_, page_p50, page_p95),) = figure(section, "time-to-ready").rows
+    ((_, page_memory_median, _),) = figure(section, "worker-memory").rows
 
     assert (report.processing_seconds_median, page_p50) == pytest.approx((30, 30))
     assert (report.processing_seconds_p95, page_p95) == pytest.approx((74, 74))
@@ -57,7 +52,7 @@ def test_the_analytics_headline_median_is_the_median_its_chart_shows(alice, comp
     four_ready_uploads(alice)
 
     section = upload_section(Window(DAY_ONE, DAY_ONE))
-    ((_, chart_median, _),) = page_figure(section, "time-to-ready").rows
+    ((_, chart_median, _),) = figure(section, "time-to-ready").rows
 
     assert chart_median == pytest.approx(30)
     assert dict(section.headline)["Time to ready, median"] == "30.0 s"

