@@ -76,19 +76,19 @@ def _windows_from_rows(item, **_):
 
 @contextmanager
 def _windows(way: str):
-    from items import views
+    from items import selectors
 
-    real = views.selectors.download_windows
+    real = selectors.download_windows
     replacement = {
         "s7": real,
         "rows": _windows_from_rows,
         "none": lambda item, **_: {"day": 0, "week": 0, "month": 0},
     }[way]
-    views.selectors.download_windows = replacement
+    selectors.download_windows = replacement
     try:
         yield
     finally:
-        views.selectors.download_windows = real
+        selectors.download_windows = real
 
 
 def _time_page(path: str, way: str, requests: int) -> list[float]:

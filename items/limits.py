@@ -150,7 +150,9 @@ def limit_posts(scope: str, *, account_field: str | None = None):
         def limited(request, *args, **kwargs):
             rates = settings.ITEMS_RATES[scope]
             if request.method == "POST":
-                wait = hit(f"{scope}:address", client_address(request), Rate.parse(rates["address"]))
+                wait = hit(
+                    f"{scope}:address", client_address(request), Rate.parse(rates["address"])
+                )
                 whose = "from your address"
                 account = request.POST.get(account_field, "") if account_field else ""
                 account = account.strip().lower()[:254]
