@@ -35,7 +35,7 @@ def items_moved(request):
     return moved_to(request, reverse("home"))
 
 
-def downloadmoved_to(request, permalink):
+def download_moved(request, permalink):
     """The Rails-era download link, still in forum posts since 2007."""
     return moved_to(request, reverse("download", args=[permalink]))
 
