@@ -9,7 +9,8 @@ import requests
 from django.core.management import call_command
 from django.db import connection
 
-from items.importer.run import Options, import_live_site
+from items.importer.context import Options
+from items.importer.run import import_live_site
 from items.models import Download, DownloadDay, Item, Review, Tag, User, Version
 from tests.fixtures.live_site import OLD_PASSWORD
 from tests.fixtures.live_urls import walk_the_live_site

@@ -8,8 +8,10 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
+from items.importer.context import Options
+from items.importer.guard import ImportRefused
 from items.importer.ledger import S7_IDS_FROM
-from items.importer.run import ImportRefused, Options, import_live_site
+from items.importer.run import import_live_site
 from items.models import Download, Item, Review, Screenshot, Tag, User, Version
 from tests.fixtures.live_site import OLD_PASSWORD, rehearse
 from tests.fixtures.snapshots import snapshot
