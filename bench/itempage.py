@@ -24,7 +24,7 @@ DAYS = 365
 def _item_with_downloads(downloads: int):
     from django.db import connection
 
-    from items import services
+    from items import counts, services
     from items.models import Item, Version
 
     owner, _ = bench_user("bench-owner")
@@ -52,8 +52,8 @@ def _item_with_downloads(downloads: int):
         cursor.execute("ANALYZE items_download")
     for version in Version.objects.filter(item=item):
         Version.objects.filter(pk=version.pk).update(downloads_count=version.downloads.count())
-    services.item_recount(item.pk)
-    services.download_days_rebuild()
+    counts.item_recount(item.pk)
+    counts.download_days_rebuild()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE items_downloadday")
     return item

@@ -5,7 +5,7 @@ import time
 
 from django.db import transaction
 
-from items import services
+from items.counts import items_recount, tags_recount, users_recount
 from items.importer import downloads, source
 from items.importer.context import Run
 from items.models import Item, Tag
@@ -24,9 +24,9 @@ def recount(run: Run):
 
     def items_users_tags():
         with transaction.atomic():
-            services.items_recount()
-            services.users_recount()
-            services.tags_recount(Tag.objects.values_list("pk", flat=True))
+            items_recount()
+            users_recount()
+            tags_recount(Tag.objects.values_list("pk", flat=True))
 
     timed("item, user and tag counts", items_users_tags)
     live = run.live_downloads
