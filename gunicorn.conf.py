@@ -2,7 +2,7 @@
 
 import os
 
-from s7.logformat import JSON_FORMATTER
+from s7.logs import JSON_FORMATTER
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))

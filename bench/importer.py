@@ -27,8 +27,10 @@ from PIL import Image
 
 from bench.common import ratio, table
 from bench.services import PG
+from items.importer.context import Options
+from items.importer.guard import ImportRefused
 from items.importer.live_schema import LIVE_SCHEMA
-from items.importer.run import ImportRefused, Options, import_live_site
+from items.importer.run import import_live_site
 from items.models import DownloadDay
 
 USERS, ITEMS, VERSIONS, REVIEWS, TAGS = 3_000, 600, 1_400, 1_400, 60

@@ -24,7 +24,7 @@ DAYS = 365
 def _item_with_downloads(downloads: int):
     from django.db import connection
 
-    from items import services
+    from items import counts, services
     from items.models import Item, Version
 
     owner, _ = bench_user("bench-owner")
@@ -52,8 +52,8 @@ def _item_with_downloads(downloads: int):
         cursor.execute("ANALYZE items_download")
     for version in Version.objects.filter(item=item):
         Version.objects.filter(pk=version.pk).update(downloads_count=version.downloads.count())
-    services.item_recount(item.pk)
-    services.download_days_rebuild()
+    counts.item_recount(item.pk)
+    counts.download_days_rebuild()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE items_downloadday")
     return item
@@ -76,19 +76,19 @@ def _windows_from_rows(item, **_):
 
 @contextmanager
 def _windows(way: str):
-    from items import views
+    from items import selectors
 
-    real = views.selectors.download_windows
+    real = selectors.download_windows
     replacement = {
         "s7": real,
         "rows": _windows_from_rows,
         "none": lambda item, **_: {"day": 0, "week": 0, "month": 0},
     }[way]
-    views.selectors.download_windows = replacement
+    selectors.download_windows = replacement
     try:
         yield
     finally:
-        views.selectors.download_windows = real
+        selectors.download_windows = real
 
 
 def _time_page(path: str, way: str, requests: int) -> list[float]:

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.db import models
 
-from items import services
+from items import counts, services
 from items.models import Download, Item, Review, Screenshot, Tag, User, Version
 
 
@@ -72,9 +72,9 @@ class ItemAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        services.item_recount(form.instance.pk)
-        services.user_recount(form.instance.owner_id)
-        services.tags_recount(Tag.objects.values_list("pk", flat=True))
+        counts.item_recount(form.instance.pk)
+        counts.user_recount(form.instance.owner_id)
+        counts.tags_recount(Tag.objects.values_list("pk", flat=True))
 
 
 @admin.register(Version)

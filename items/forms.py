@@ -1,3 +1,5 @@
+import re
+
 from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate
@@ -8,6 +10,9 @@ from django.utils.text import slugify
 from items.models import RESERVED_PERMALINKS, Item, Review, Screenshot, User, Version
 from items.services import parse_tag_names
 from uploads.pages.fields import UploadField, UploadFormMixin
+
+# A whole number as people type it in ASCII: str.isdigit() also takes "²", which int() refuses.
+WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")  # within a bigint
 
 
 class SignupForm(UserCreationForm):

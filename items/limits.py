@@ -1,4 +1,5 @@
-"""Who a request comes from, and how often they may do something: fixed windows in the cache.
+"""Who a request comes from, how often they may do something (the engine's fixed-window
+counter, ``uploads.core.ratelimit``, under the site's rates), and the page that says no.
 
 A cache that is down lets everyone through: a limit is a guard against abuse, never a reason
 for an honest visitor to see an error.
@@ -6,15 +7,19 @@ for an honest visitor to see an error.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
+import math
 import re
-import time
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
+from django.shortcuts import render
+
+from uploads.core import ratelimit
 
 logger = logging.getLogger("items")
 
@@ -74,45 +79,31 @@ def visitor(request) -> str:
     return f"address:{hashed(client_address(request))}"
 
 
-def _window(scope: str, key: str, rate: Rate) -> tuple[str, int]:
-    """The cache key of ``key``'s current window in ``scope``, and the seconds until it ends."""
-    now = time.time()
-    window = int(now // rate.seconds)
-    return f"limit:{scope}:{hashed(key)}:{window}", max(1, int((window + 1) * rate.seconds - now))
+def _key(scope: str, key: str) -> str:
+    return f"limit:{scope}:{hashed(key)}"
+
+
+def _wait(window: ratelimit.Window) -> int:
+    return max(1, math.ceil(window.seconds_left))
 
 
 def hit(scope: str, key: str, rate: Rate) -> int | None:
     """Count one more for ``key`` in ``scope``; the seconds to wait when it is over ``rate``,
     else None."""
-    cache_key, seconds_left = _window(scope, key, rate)
-    try:
-        cache.add(cache_key, 0, timeout=rate.seconds + 1)
-        count = cache.incr(cache_key)
-    except Exception:
-        logger.warning("rate limit %s not checked: the cache is unavailable", scope, exc_info=True)
-        return None
-    return None if count <= rate.count else seconds_left
+    window = ratelimit.hit(_key(scope, key), rate.seconds)
+    return _wait(window) if window is not None and window.count > rate.count else None
 
 
 def reached(scope: str, key: str, rate: Rate) -> int | None:
     """The seconds to wait when ``key`` has already been counted ``rate.count`` times in
     ``scope``'s window, else None; counts nothing."""
-    cache_key, seconds_left = _window(scope, key, rate)
-    try:
-        count = cache.get(cache_key, 0)
-    except Exception:
-        logger.warning("rate limit %s not checked: the cache is unavailable", scope, exc_info=True)
-        return None
-    return None if count < rate.count else seconds_left
+    window = ratelimit.peek(_key(scope, key), rate.seconds)
+    return _wait(window) if window is not None and window.count >= rate.count else None
 
 
 def forget(scope: str, key: str, rate: Rate) -> None:
     """Clear ``key``'s count in ``scope``'s current window."""
-    cache_key, _ = _window(scope, key, rate)
-    try:
-        cache.delete(cache_key)
-    except Exception:
-        logger.warning("rate limit %s not cleared: the cache is unavailable", scope, exc_info=True)
+    ratelimit.clear(_key(scope, key), rate.seconds)
 
 
 def first_time_today(scope: str, key: str, day) -> bool:
@@ -123,3 +114,55 @@ def first_time_today(scope: str, key: str, day) -> bool:
     except Exception:
         logger.warning("%s not deduplicated: the cache is unavailable", scope, exc_info=True)
         return True
+
+
+def too_many_requests(request, sentence: str, retry_after: int, *, offer_reset=False):
+    """429 with a sentence a person can act on, and when to try again."""
+    response = render(
+        request,
+        "items/too_many_requests.html",
+        {
+            "sentence": sentence,
+            "minutes": max(1, -(-retry_after // 60)),
+            "offer_reset": offer_reset,
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+# What a person is told when an account form is refused for its rate, by what was limited.
+_TOO_MANY = {
+    "signup": "Too many sign-ups",
+    "password_reset": "Too many password reset requests",
+}
+
+
+def limit_posts(scope: str, *, account_field: str | None = None):
+    """Refuse (429) POSTs to the view past ``ITEMS_RATES[scope]`` per client address and,
+    when ``account_field`` names the form's account field, per account, so that one account
+    cannot be flooded from many addresses. Every POST counts (password checks count only
+    their failures: ``items.logins.limit_password_checks``)."""
+
+    def wrap(view):
+        @functools.wraps(view)
+        def limited(request, *args, **kwargs):
+            rates = settings.ITEMS_RATES[scope]
+            if request.method == "POST":
+                wait = hit(
+                    f"{scope}:address", client_address(request), Rate.parse(rates["address"])
+                )
+                whose = "from your address"
+                account = request.POST.get(account_field, "") if account_field else ""
+                account = account.strip().lower()[:254]
+                if not wait and account and "account" in rates:
+                    wait = hit(f"{scope}:account", account, Rate.parse(rates["account"]))
+                    whose = "for this account"
+                if wait:
+                    return too_many_requests(request, f"{_TOO_MANY[scope]} {whose}.", wait)
+            return view(request, *args, **kwargs)
+
+        return limited
+
+    return wrap

@@ -12,6 +12,7 @@ the reset frees the account at once.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from dataclasses import dataclass
 
@@ -89,3 +90,36 @@ class LimitedModelBackend(ModelBackend):
 def count_failed_password_check(sender, credentials, request=None, **kwargs):
     name = credentials.get("username", credentials.get(get_user_model().USERNAME_FIELD))
     count_failure(request, name if isinstance(name, str) else None)
+
+
+def limit_password_checks(account_of):
+    """Refuse (429) a POST to a view that checks a password while the client address or the
+    account (``account_of(request)``) has failed too many checks. The refusal offers the
+    password reset, which the hold does not stop."""
+
+    def wrap(view):
+        @functools.wraps(view)
+        def limited(request, *args, **kwargs):
+            if request.method == "POST":
+                hold = hold_on(request, account_of(request))
+                if hold is not None:
+                    return limits.too_many_requests(
+                        request,
+                        f"Too many failed log-in attempts {hold.whose}.",
+                        hold.seconds,
+                        offer_reset=True,
+                    )
+            return view(request, *args, **kwargs)
+
+        return limited
+
+    return wrap
+
+
+def typed_username(request) -> str:
+    """The name a log-in form was sent with (the site's and the admin's)."""
+    return request.POST.get("username", "")
+
+
+def signed_in_username(request) -> str:
+    return request.user.get_username() if request.user.is_authenticated else ""

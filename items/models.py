@@ -2,7 +2,7 @@
 screenshots, and others download and review them.
 
 Counts (an item's downloads, reviews and screenshots; a user's items and reviews; a tag's items)
-are columns kept up to date by ``items.services``, so that lists sort on them without joins.
+are columns kept up to date by ``items.counts``, so that lists sort on them without joins.
 """
 
 from django.conf import settings
@@ -304,7 +304,7 @@ class Download(models.Model):
 class DownloadDay(models.Model):
     """Downloads per version per day (UTC): what windows ("this week") and charts read, so that
     no page scans the download rows. Kept by ``services.download_record`` as each download is
-    counted, and rebuilt from the rows by ``services.download_days_rebuild``."""
+    counted, and rebuilt from the rows by ``items.counts.download_days_rebuild``."""
 
     item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="download_days")
     version = models.ForeignKey(Version, on_delete=models.CASCADE, related_name="download_days")

@@ -7,9 +7,10 @@ from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
 from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
-from items.models import DownloadDay, Item, Review, Screenshot, Tag, Version
+from items.models import DownloadDay, Item, Review, Screenshot, Tag, User, Version
 
 # The text search configuration the migration ``0005_search_unaccent`` creates: English
 # stemming over unaccented words, so "Pfhor" finds "Pfhór" and "maps" finds "map".
@@ -45,6 +46,27 @@ ORDER_LABELS = [
     ("Downloads", [("day", "Today"), ("week", "This week"), ("month", "This month"),
                    ("popular", "All time")]),
     ("More", [("random", "Random")]),
+]  # fmt: skip
+
+
+# The live site's sidebar: gameplay tags, file types and the three Marathon scenarios (by
+# permalink); only those that exist here are shown.
+SIDEBAR_LINKS = [
+    ("Upload types", "tag", [
+        ("Netmaps", "netmaps"), ("Scenarios", "scenario"), ("Enhancements", "enhancement"),
+        ("Plugins", "plugin"), ("Scripts", "script"), ("Physics", "physics"),
+        ("Music", "music"), ("Utilities", "utility"),
+    ]),
+    ("Gameplay types", "tag", [
+        ("Solo", "solo"), ("Solo / Cooperative", "solocoop"), ("Survival", "survival"),
+        ("Multiplayer", "multiplayer"), ("Every Man for Himself", "emfh"),
+        ("King of the Hill", "koth"), ("Kill the Man with the Ball", "ktmwtb"),
+        ("Capture the Flag", "ctf"),
+    ]),
+    ("Uploads for scenarios", "scenario", [
+        ("Marathon", "marathon"), ("Marathon: Durandal", "marathon-2-durandal"),
+        ("Marathon: Infinity", "marathon-infinity"),
+    ]),
 ]  # fmt: skip
 
 
@@ -209,3 +231,64 @@ def download_windows_by_item(item_ids, *, today=None) -> dict[int, dict[str, int
 def reviews_list():
     """Reviews with what lists show of them: titles and the stored excerpt."""
     return Review.objects.select_related("user", "version__item").defer("body", "body_html")
+
+
+def sidebar_groups() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The sidebar's groups of (label, address), each link only when what it names exists."""
+    tags = set(
+        Tag.objects.filter(
+            permalink__in=[p for _, kind, links in SIDEBAR_LINKS if kind == "tag" for _, p in links]
+        ).values_list("permalink", flat=True)
+    )
+    scenarios = set(
+        Item.objects.filter(
+            permalink__in=[
+                p for _, kind, links in SIDEBAR_LINKS if kind == "scenario" for _, p in links
+            ]
+        ).values_list("permalink", flat=True)
+    )
+    groups = []
+    for title, kind, links in SIDEBAR_LINKS:
+        there = tags if kind == "tag" else scenarios
+        shown = [(label, reverse(kind, args=[p])) for label, p in links if p in there]
+        if shown:
+            groups.append((title, shown))
+    return groups
+
+
+def item_reviews(item: Item):
+    """The reviews an item's page shows, newest first, without their full bodies."""
+    return (
+        Review.objects.filter(version__item=item)
+        .select_related("user", "version__item")
+        .defer("body", "body_excerpt_html")
+        .order_by("-created_at")
+    )
+
+
+def tags_in_use():
+    return Tag.objects.filter(items_count__gt=0).order_by("name")
+
+
+def contributors_list():
+    """As on the live site: everyone who has published or reviewed, most contributions first."""
+    return (
+        User.objects.filter(is_active=True)
+        .filter(Q(items_count__gt=0) | Q(reviews_count__gt=0))
+        .annotate(contributions=F("items_count") + F("reviews_count"))
+        .order_by("-contributions", "username")
+    )
+
+
+def owned_items(owner):
+    """An owner's items with their versions, newest version first (their desk)."""
+    return (
+        Item.objects.filter(owner=owner)
+        .prefetch_related("versions")
+        .order_by(*NEWEST_VERSION_FIRST)
+    )
+
+
+def reviews_with_item():
+    """Reviews with their author and item, as one review's pages show them."""
+    return Review.objects.select_related("user", "version__item")

@@ -6,14 +6,13 @@ filesystem Celery broker, SeaweedFS on loopback). In production a missing settin
 with a message naming it.
 """
 
-import ssl
-from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from s7.celery_settings import celery_settings
 from s7.env import (
     DEVELOPMENT,
     PRODUCTION,
@@ -24,9 +23,8 @@ from s7.env import (
     fail_if_missing,
     required,
 )
-from s7.logformat import JSON_FORMATTER
+from s7.logs import logging_settings
 from uploads.conf import DEFAULTS as _engine_defaults
-from uploads.tasknames import beat_schedule as uploads_beat_schedule
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env("S7_VAR_DIR", str(BASE_DIR / "var")))
@@ -176,84 +174,8 @@ else:
         }
     }
 
-# --- Celery (the app lives in celery_worker.py). ---
-if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
-    if _redis_tls:
-        CELERY_BROKER_USE_SSL = {"ssl_cert_reqs": ssl.CERT_NONE}
-    # Redis clients, as the plan counts them: a process publishes on one broker connection at a
-    # time (others wait their turn: a publish takes a fraction of a millisecond)...
-    CELERY_BROKER_POOL_LIMIT = envint("CELERY_BROKER_POOL_LIMIT", 1)
-    # ... each of them a single Redis client (s7/broker.py; "redis" is kombu's own, two clients)...
-    CELERY_BROKER_TRANSPORT = env("CELERY_BROKER_TRANSPORT", "s7.broker:Transport")
-    # ... and nobody sends the workers remote-control commands (celery inspect/control), whose
-    # mailbox costs every worker a client of its own.
-    CELERY_WORKER_ENABLE_REMOTE_CONTROL = envbool(
-        "CELERY_WORKER_ENABLE_REMOTE_CONTROL", default=False
-    )
-else:
-    CELERY_BROKER_URL = "filesystem://"
-    _broker_dir = VAR_DIR / "broker"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_broker_dir),
-        "data_folder_out": str(_broker_dir),
-        "processed_folder": str(_broker_dir / "processed"),
-        # Celery's remote-control mailboxes; kombu puts them in ./control unless told.
-        "control_folder": str(_broker_dir / "control"),
-        "store_processed": False,
-        # Local only: the worker looks for tasks (and notices Ctrl-C) twice a second.
-        "polling_interval": 0.5,
-    }
-CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", default=False)
-CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", "s7")
-# Uploads whose purpose decodes images are processed on their own queue, by a worker of one
-# child (bin/worker), under shorter time limits.
-CELERY_IMAGE_QUEUE = env("CELERY_IMAGE_QUEUE", f"{CELERY_TASK_DEFAULT_QUEUE}-images")
-CELERY_IMAGE_TASK_SOFT_TIME_LIMIT = envint("CELERY_IMAGE_TASK_SOFT_TIME_LIMIT", 120)
-CELERY_IMAGE_TASK_TIME_LIMIT = envint("CELERY_IMAGE_TASK_TIME_LIMIT", 150)
-CELERY_TASK_IGNORE_RESULT = True
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 600)
-CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 660)
-if REDIS_URL:
-    _visibility_timeout = envint("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 300)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        # A task unacknowledged for longer than this is redelivered (a worker that was killed
-        # leaves its task unacknowledged): keep it above the hard time limit.
-        "visibility_timeout": _visibility_timeout,
-        # How often a worker looks for such tasks (kombu's default is every 100 s): a Redis
-        # ZRANGE, cheap enough every few seconds.
-        "unacked_restore_interval": max(1, min(10, _visibility_timeout // 8)),
-        "unacked_restore_throttle": 1,
-        # Keeps the broker's keys (queues, the unacked index) apart when runs share a Redis.
-        "global_keyprefix": env("CELERY_BROKER_KEY_PREFIX", ""),
-    }
-# Heroku stops a dyno with SIGTERM and kills it 30 s later. With REMAP_SIGTERM=SIGQUIT in the
-# worker's environment (Procfile), SIGTERM starts a soft shutdown: running tasks get this long
-# to finish, then the unfinished ones are handed back to the broker for the next worker.
-CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = float(envint("CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT", 20))
-# A lost broker connection would redeliver the running tasks anyway: stop them, don't run twice.
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
-# A child that grew past this (KiB) is replaced after its task: fragmented memory is never given
-# back. The image worker (bin/worker) has its own, higher limit: decoding is what grows it.
-CELERY_WORKER_MAX_MEMORY_PER_CHILD = envint("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 160_000)
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# LOGGING below is the worker's too (celery_worker.py), so its lines are JSON like the web's.
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# The engine's periodic sweeps, each interval in minutes from the environment where it is set.
-CELERY_BEAT_SCHEDULE = uploads_beat_schedule(
-    **{
-        argument: timedelta(minutes=envint(variable, 0))
-        for argument, variable in (
-            ("expire_every", "UPLOADS_EXPIRE_EVERY_MINUTES"),
-            ("sweep_stuck_every", "UPLOADS_SWEEP_STUCK_EVERY_MINUTES"),
-            ("cleanup_every", "UPLOADS_CLEANUP_EVERY_MINUTES"),
-        )
-        if env(variable)
-    }
-)
+# --- Celery (s7/celery_settings.py; the app lives in celery_worker.py). ---
+globals().update(celery_settings(redis_url=REDIS_URL, redis_tls=_redis_tls, var_dir=VAR_DIR))
 
 # --- S3: AWS in production, SeaweedFS locally. ---
 AWS_ACCESS_KEY_ID = required("AWS_ACCESS_KEY_ID", "s7local")
@@ -401,50 +323,21 @@ DISCORD_RETRY_BACKOFF = envint("DISCORD_RETRY_BACKOFF", 30)  # seconds, doubled 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 
-# One JSON object per line, with the request's X-Request-ID (Heroku's router sets it) on every
-# line logged while serving it, in the web process and in the tasks it enqueued.
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "s7.requestid.RequestIdFilter"}},
-    "formatters": {"json": JSON_FORMATTER},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "json",
-            "filters": ["request_id"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {
-        "botocore": {"level": "WARNING"},
-        "urllib3": {"level": "WARNING"},
-        # Django's own handlers (an e-mail to ADMINS, a plain console line) stand aside: every
-        # line goes through the root's JSON handler.
-        "django": {"handlers": [], "propagate": True},
-        "django.server": {"handlers": [], "propagate": True},
-        # A worker's "ready." and shutdown lines, whatever LOG_LEVEL says (scripts wait for them).
-        "celery.apps.worker": {"level": "INFO"},
-    },
-}
+# One JSON object per line, with the request's id (s7/logs.py).
+LOGGING = logging_settings(level=env("LOG_LEVEL", "INFO"))
 
 # /healthz: each process checks the database, the cache and S3 at most once in this many
 # seconds and answers from that result in between; each client address may ask this often.
 HEALTHZ_MAX_AGE = envint("HEALTHZ_MAX_AGE", 5)
 HEALTHZ_RATE = env("HEALTHZ_RATE", "120/min")
 
-# Errors (with their request or task) go to Sentry when a DSN is given; nothing is sent otherwise.
+# Errors (with their request or task) go to Sentry when a DSN is given; nothing is sent otherwise
+# (s7/tracking.py reads the other SENTRY_* variables).
 SENTRY_DSN = env("SENTRY_DSN")
 if SENTRY_DSN:
-    from s7.tracking import start_error_tracking
+    from s7.tracking import start_error_tracking_from_environment
 
-    start_error_tracking(
-        dsn=SENTRY_DSN,
-        environment=env("SENTRY_ENVIRONMENT", "development" if DEVELOPMENT else "production"),
-        # Heroku's dyno metadata names the deployed commit.
-        release=env("SENTRY_RELEASE", env("HEROKU_SLUG_COMMIT")) or None,
-        traces_sample_rate=float(env("SENTRY_TRACES_SAMPLE_RATE", "0") or 0),
-    )
+    start_error_tracking_from_environment(SENTRY_DSN)
 
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -11,6 +11,8 @@ from sentry_sdk.integrations.django import DjangoIntegration
 from sentry_sdk.scrubber import EventScrubber
 from sentry_sdk.utils import AnnotatedValue
 
+from s7.env import DEVELOPMENT, env
+
 # Parts of names, not whole names: Django's forms say password1, new_password1 and old_password,
 # the sign-up form passphrase, and a header may be X-Upload-Token.
 SENSITIVE_NAME = re.compile(
@@ -74,4 +76,14 @@ def start_error_tracking(*, dsn: str, environment: str, release: str | None, tra
         include_local_variables=False,
         event_scrubber=SensitiveNameScrubber(),
         traces_sample_rate=traces_sample_rate,
+    )
+
+
+def start_error_tracking_from_environment(dsn: str) -> None:
+    start_error_tracking(
+        dsn=dsn,
+        environment=env("SENTRY_ENVIRONMENT", "development" if DEVELOPMENT else "production"),
+        # Heroku's dyno metadata names the deployed commit.
+        release=env("SENTRY_RELEASE", env("HEROKU_SLUG_COMMIT")) or None,
+        traces_sample_rate=float(env("SENTRY_TRACES_SAMPLE_RATE", "0") or 0),
     )

@@ -3,7 +3,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from items.views import limit_password_checks, typed_username
+from items.logins import limit_password_checks, typed_username
 from s7.health import healthz
 from s7.views import not_found
 

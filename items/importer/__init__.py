@@ -8,5 +8,10 @@ Uploads (``python manage.py import_simplici7y``).
   verified as they arrive, several in flight
 - ``ledger``: which side changed a row since the last run (S7's changes kept), S7's own id range
 - ``checks``: the live values fixed or left out by a stated rule, each listed in the report
-- ``run``: the whole import in order, the switch-over's mark, and the report
+- ``context``: one run's options and state, and how it writes a live table
+- ``phases``: one module a phase (users, tags, items, versions, reviews, screenshots, downloads,
+  the files' end, the counts)
+- ``guard``: the run that must not start (after the switch-over, into a used database)
+- ``report``: what a run did, as the command prints it
+- ``run``: the whole import in order, and the switch-over's mark
 """

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from django.test import Client
 
-from items import selectors, services
+from items import counts, selectors, services
 from items.models import Item
 from tests.fixtures.site import downloads_at, make_item, version_at
 
@@ -47,7 +47,7 @@ def catalogue(alice, bob, django_user_model):
     downloads_at(made["Alpha"].versions.first(), today - timedelta(days=3), 2)
     downloads_at(made["Bravo"].versions.first(), today - timedelta(days=20), 10)
     downloads_at(made["Charlie"].versions.first(), today - timedelta(days=40), 3)
-    services.download_days_rebuild()
+    counts.download_days_rebuild()
     make_item(alice, "Unfinished", tags=["map"], tc=eternal, link="")
     return made
 
@@ -215,7 +215,7 @@ def test_item_page_windows_count_whole_utc_days_at_their_boundaries(alice):
     ]
     for moment in moments:
         downloads_at(version, moment.replace(tzinfo=UTC))
-    services.download_days_rebuild()
+    counts.download_days_rebuild()
     windows = selectors.download_windows(item, today=date(2026, 11, 27))
     assert windows == {"day": 1, "week": 3, "month": 5}
     by_item = selectors.download_windows_by_item([item.pk], today=date(2026, 11, 27))
@@ -230,7 +230,7 @@ def test_the_item_page_shows_today_this_week_and_this_month(alice):
     downloads_at(item.versions.first(), now, 2)
     downloads_at(item.versions.first(), now - timedelta(days=10), 4)
     downloads_at(item.versions.first(), now - timedelta(days=45), 8)
-    services.download_days_rebuild()
+    counts.download_days_rebuild()
     response = Client().get(f"/items/{item.permalink}/")
     assert response.context["windows"] == {"day": 2, "week": 2, "month": 6}
     page = response.content.decode()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.test import Client
 
-from items import services
+from items import counts, services
 from items.models import Item, Review, Screenshot
 from tests.fixtures.site import client_for, downloads_at, make_item, ready_upload
 
@@ -134,7 +134,7 @@ def test_the_manage_page_shows_downloads_per_version_and_items_missing_a_version
     now = datetime.now(UTC)
     downloads_at(first, now - timedelta(days=3), 4)
     downloads_at(second, now, 2)
-    services.download_days_rebuild()
+    counts.download_days_rebuild()
     make_item(alice, "Draft", link="")
     make_item(bob, "Bob's Map")
     page = client_for(alice).get("/manage/")

@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from items import selectors, services
+from items import counts, selectors, services
 from items.models import Item, Review, Screenshot, Version
 from tests.fixtures.site import client_for, make_item, ready_upload
 from uploads.api import services as engine
@@ -184,7 +184,7 @@ def test_a_user_reviews_a_version_once_and_the_ratings_follow(item, bob):
 
 
 def test_one_five_star_review_does_not_beat_fifty_four_star_ones():
-    from items.services import weighted_rating
+    from items.counts import weighted_rating
 
     assert weighted_rating(4.0, 50) > weighted_rating(5.0, 1)
 
@@ -310,7 +310,7 @@ def test_download_windows_count_whole_utc_days_up_to_today(alice):
         download = services.download_record(version=version)
         Download.objects.filter(pk=download.pk).update(created_at=moment.replace(tzinfo=UTC))
     # The rows' times were moved after counting: the days are rebuilt from the rows.
-    services.download_days_rebuild()
+    counts.download_days_rebuild()
 
     assert selectors.download_windows(item, today=today) == {"day": 1, "week": 3, "month": 5}
     assert sum(DownloadDay.objects.values_list("count", flat=True)) == 6

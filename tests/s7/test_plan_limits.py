@@ -53,15 +53,14 @@ def test_open_uploads_and_rate_counters_past_redis_memory_never_cost_the_broker_
 ):
     from kombu import Connection
 
-    from uploads.api.throttling import count_in_window
-    from uploads.core import progress
+    from uploads.core import progress, ratelimit
 
     with Connection(full_redis.url) as broker:
         queue = broker.SimpleQueue("plan-test")
         queue.put({"task": "before"})
         for n in range(5_000):
             assert progress.write(f"open-{n}", stage="uploading", bytes_uploaded=n, size=10**9)
-            count_in_window(caches["default"], f"window:address-{n}", 3600)
+            ratelimit.hit(f"window:address-{n}", 3600)
         queue.put({"task": "after"})
         delivered = [queue.get(timeout=5).payload["task"] for _ in range(2)]
         queue.close()

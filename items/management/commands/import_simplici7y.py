@@ -8,8 +8,10 @@ meanwhile. ``--switch-over`` marks the final delta; later runs are refused unles
 
 from django.core.management.base import BaseCommand, CommandError
 
+from items.importer.context import Options
 from items.importer.files import FILES_IN_FLIGHT
-from items.importer.run import ImportRefused, Options, import_live_site
+from items.importer.guard import ImportRefused
+from items.importer.run import import_live_site
 from items.importer.source import LIVE_TABLES
 
 

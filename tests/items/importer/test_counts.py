@@ -2,7 +2,7 @@
 
 import pytest
 
-from items import services
+from items import counts, services
 from items.models import Item, Screenshot, Version
 from tests.fixtures.site import make_item, ready_upload
 
@@ -30,11 +30,11 @@ def test_recounting_every_item_at_once_matches_recounting_each(alice, bob, charl
         rating_weighted=9.0, version_created_at=None,
     )  # fmt: skip
 
-    services.items_recount()
+    counts.items_recount()
     at_once = list(Item.objects.order_by("pk").values_list(*COUNTS))
     Item.objects.update(downloads_count=99, reviews_count=99, rating_weighted=9.0)
     for item in (reviewed, quiet):
-        services.item_recount(item.pk)
+        counts.item_recount(item.pk)
     one_by_one = list(Item.objects.order_by("pk").values_list(*COUNTS))
 
     assert at_once == one_by_one

@@ -4,7 +4,8 @@ rendered is shown as plain text rather than failing a page."""
 import pytest
 from django.test import Client
 
-from items.importer.run import Options, import_live_site
+from items.importer.context import Options
+from items.importer.run import import_live_site
 from items.models import Item
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -4,8 +4,9 @@ ends."""
 import pytest
 from django.db import connection
 
+from items.importer.context import Options
 from items.importer.downloads import foreign_keys, plain_indexes
-from items.importer.run import Options, import_live_site
+from items.importer.run import import_live_site
 from items.models import Download
 from tests.fixtures.live_site import KILLED, start_import
 from tests.fixtures.snapshots import snapshot

@@ -8,8 +8,8 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
+from items.importer.guard import ImportRefused
 from items.importer.ledger import S7_IDS_FROM
-from items.importer.run import ImportRefused
 from items.models import Download, Item, Review, Screenshot, Tag, User, Version
 from tests.fixtures.live_site import OLD_PASSWORD, rehearse, run_import
 from tests.fixtures.snapshots import snapshot
