@@ -3,7 +3,8 @@
 The flow: find an open upload of this file to resume, or create one; transfer the parts
 (``transfer.py``); ask the server to complete, sending again the parts it finds missing; then
 follow the server's processing until the upload is ready or failed. The rules the server keeps
-(final states, parts per signing call) are read from the server, never copied here.
+(final states, parts per signing call, when to report, poll and retry) are read from the server,
+never copied here.
 """
 
 from __future__ import annotations
@@ -17,15 +18,9 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from uploads.client.errors import ApiError
-from uploads.client.parts import PartPlan, parse_time
+from uploads.client.parts import PartPlan, digest_of, is_proven, parse_time, read_part
 from uploads.client.session import ApiSession
-from uploads.client.transfer import EXPIRY_MARGIN_SECONDS, Transfer
-
-# The worker takes an upload within moments of its completion and then says when it expects it
-# ready; the uploader asks again then, and from then on at a short, growing interval.
-# The worker makes an upload ready a fraction of a second after completion whatever its size
-# (its SHA-256 comes later): ask often at first, then less and less.
-POLL_DELAYS = (0.1, 0.1, 0.1, 0.1, 0.15, 0.25, 0.5, 1.0, 2.0)
+from uploads.client.transfer import Transfer
 
 
 @dataclass
@@ -87,8 +82,15 @@ class S7Client:
     @functools.cached_property
     def rules(self) -> dict:
         """The server's rules: purposes and their limits, states and which are final, stage
-        words, parts per signing call (``GET /api/uploads/purposes/``), asked for once."""
-        return self.http.api("GET", "/api/uploads/purposes/")
+        words, parts per signing call, the clients' timings (``GET /api/uploads/purposes/``),
+        asked for once."""
+        rules = self.http.api("GET", "/api/uploads/purposes/")
+        self.http.outage_recheck_delays = rules["timings"]["outage_recheck_delays"]
+        return rules
+
+    @property
+    def timings(self) -> dict:
+        return self.rules["timings"]
 
     def purposes(self) -> list[dict]:
         return self.rules["purposes"]
@@ -96,17 +98,33 @@ class S7Client:
     def is_final(self, state: str) -> bool:
         return state in self.rules["final_states"]
 
-    def find_open_upload(self, *, filename: str, size: int, purpose: str) -> dict | None:
-        """The newest unexpired upload of this file still waiting for parts, with its held parts."""
+    def find_open_upload(self, path: str, *, filename: str, size: int, purpose: str) -> dict | None:
+        """The newest upload of this very file still waiting for parts, with its held parts.
+
+        The browser uploader chooses by the same rule. Same name and size prove nothing: a
+        candidate is taken only when the first part it holds with a checksum is provably this
+        file's (the resume proof), so another file of the same name and size starts afresh.
+        One that expires within the margin is left alone.
+        """
         found = self.http.api(
             "GET",
             "/api/uploads/",
             params={"state": "uploading", "filename": filename, "size": size, "purpose": purpose},
         )
-        now = time.time()
         for candidate in found or []:
-            if parse_time(candidate["expires_at"]) > now + EXPIRY_MARGIN_SECONDS:
-                return self.http.api("GET", f"/api/uploads/{candidate['id']}/")
+            if parse_time(candidate["expires_at"]) <= time.time() + self.timings["expiry_margin"]:
+                continue
+            detail = self.http.api("GET", f"/api/uploads/{candidate['id']}/")
+            first = next((p for p in detail["uploaded_parts"] if p.get("checksum_sha256")), None)
+            if first is None or detail["state"] != "uploading":
+                continue
+            plan = PartPlan(size, detail["part_size"], detail["part_count"])
+            n = first["part_number"]
+            if n > plan.part_count:
+                continue
+            digest = digest_of(read_part(path, plan, n), md5=not first.get("verified"))
+            if is_proven(first, digest, plan.length(n)):
+                return detail
         return None
 
     def upload(
@@ -134,9 +152,13 @@ class S7Client:
         )
         self.http.reset_counts()
         started = time.perf_counter()
+        # The rules first: they say, among the rest, how to wait out an outage of the connection.
+        max_batch = self.rules["max_parts_per_signing"]
 
         upload = (
-            self.find_open_upload(filename=filename, size=size, purpose=purpose) if resume else None
+            self.find_open_upload(path, filename=filename, size=size, purpose=purpose)
+            if resume
+            else None
         )
         resumed = upload is not None
         if upload is None:
@@ -156,8 +178,9 @@ class S7Client:
 
         transfer = Transfer(
             self.http, upload["id"], path, plan, held, on_part_sent,
-            max_batch=self.rules["max_parts_per_signing"], workers=self.workers,
-            hash_workers=self.hash_workers, progress=self.progress, resumed=resumed,
+            max_batch=max_batch, workers=self.workers,
+            hash_workers=self.hash_workers, progress=self.progress, timings=self.timings,
+            resumed=resumed,
         )  # fmt: skip
         try:
             transfer.run()
@@ -222,8 +245,9 @@ class S7Client:
 
     def wait_until_final(self, upload_id: str, *, timeout: float = 600) -> dict:
         deadline = time.monotonic() + timeout
+        delays = self.timings["status_poll_delays"]
         for poll in itertools.count():
-            time.sleep(POLL_DELAYS[min(poll, len(POLL_DELAYS) - 1)])
+            time.sleep(delays[min(poll, len(delays) - 1)])
             record = self.http.api("GET", f"/api/uploads/{upload_id}/progress/")
             if self.is_final(record["state"]):
                 return self.http.api("GET", f"/api/uploads/{upload_id}/")

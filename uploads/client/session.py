@@ -17,8 +17,6 @@ import requests
 from uploads.client.errors import ApiError, S7ClientError
 
 RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
-# While the connection is down: how long to wait before asking the site again, growing.
-OUTAGE_RECHECK_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0)
 
 
 class ApiSession:
@@ -45,6 +43,10 @@ class ApiSession:
         self._local = threading.local()
         self._stats_lock = threading.Lock()
         self._outage_lock = threading.Lock()
+        # While the connection is down, when to ask the site again: the server's schedule. Until
+        # it is known (the call that asks for it), a request that gets no answer keeps its
+        # capped retries.
+        self.outage_recheck_delays: list[float] = []
         self.reset_counts()
 
     def reset_counts(self) -> None:
@@ -85,14 +87,15 @@ class ApiSession:
 
         One thread asks the site at growing intervals; the others wait for it.
         """
-        if self._site_answers():
+        delays = self.outage_recheck_delays
+        if not delays or self._site_answers():
             return False
         with self._outage_lock:
             attempt = 0
             while not self._site_answers():
                 if attempt == 0 and self.progress:
                     print("Waiting for the connection to come back…", file=sys.stderr)
-                time.sleep(OUTAGE_RECHECK_DELAYS[min(attempt, len(OUTAGE_RECHECK_DELAYS) - 1)])
+                time.sleep(delays[min(attempt, len(delays) - 1)])
                 attempt += 1
         return True
 

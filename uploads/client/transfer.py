@@ -16,12 +16,6 @@ from uploads.client.errors import PartError, S7ClientError
 from uploads.client.parts import Digest, PartPlan, digest_of, is_proven, parse_time, read_part
 from uploads.client.session import RETRY_STATUSES, ApiSession
 
-# A URL is re-signed when it would expire within this margin: a part PUT must not start on a
-# URL that dies while the bytes are in flight.
-EXPIRY_MARGIN_SECONDS = 60
-# Like the browser: a few reports a minute at most; each one costs the web dyno a request.
-PROGRESS_REPORT_EVERY = 15.0
-
 
 @dataclass(frozen=True)
 class _Signed:
@@ -52,6 +46,7 @@ class Transfer:
         workers: int,
         hash_workers: int,
         progress: bool,
+        timings: dict,
         resumed: bool = False,
     ):
         self.http = http
@@ -64,6 +59,10 @@ class Transfer:
         self.held = held
         self.on_part_sent = on_part_sent
         self.batch = max_batch
+        # A URL is re-signed when it would expire within this margin; progress is reported at
+        # most this often (the server's timings).
+        self.expiry_margin = timings["expiry_margin"]
+        self.report_interval = timings["progress_report_interval"]
         self.digests: dict[int, Digest] = {}
         # Parts sent where S3 already holds a copy: signed with their MD5 too, so that the
         # server can tell the new copy from the old one (some S3 servers list both).
@@ -140,8 +139,8 @@ class Transfer:
         """The part's URL, re-signed (with every other expiring one, in one call) when needed."""
         with self.sign_lock:
             signed = self.signed.get(n)
-            if force or signed is None or signed.expires_at < time.time() + EXPIRY_MARGIN_SECONDS:
-                soon = time.time() + EXPIRY_MARGIN_SECONDS * 2
+            if force or signed is None or signed.expires_at < time.time() + self.expiry_margin:
+                soon = time.time() + self.expiry_margin * 2
                 with self.changed:
                     stale = [
                         m for m, s in self.signed.items()
@@ -224,7 +223,7 @@ class Transfer:
 
     def _report_progress(self) -> None:
         now = time.monotonic()
-        if now - self.last_report < PROGRESS_REPORT_EVERY:
+        if now - self.last_report < self.report_interval:
             return
         self.last_report = now
         try:
@@ -286,9 +285,7 @@ class Transfer:
                     self.sending += len(to_send)
                 futures |= {self.senders.submit(self._put, m) for m in to_send}
         while futures:
-            done, futures = wait(
-                futures, timeout=PROGRESS_REPORT_EVERY, return_when=FIRST_COMPLETED
-            )
+            done, futures = wait(futures, timeout=self.report_interval, return_when=FIRST_COMPLETED)
             for future in done:
                 future.result()
             self._report_progress()
