@@ -46,6 +46,19 @@ DEFAULTS: dict[str, Any] = {
     # here, a backstop for what the budget's estimate misses; 0 leaves it uncapped. The largest
     # image the budget admits maps about 175 MiB.
     "UPLOADS_IMAGE_ADDRESS_SPACE": 256 * 1024**2,
+    # The clients' timings (seconds), served to both of them by GET /api/uploads/purposes/. An
+    # uploader reports the bytes it has sent at most this often: each report costs the web a
+    # request.
+    "UPLOADS_PROGRESS_REPORT_INTERVAL": 15,
+    # After completion it asks whether the upload is ready after each of these delays, the last
+    # one repeated: often at first, since the worker makes an upload ready a fraction of a second
+    # after completion whatever its size (its SHA-256 comes later), then less and less.
+    "UPLOADS_STATUS_POLL_DELAYS": [0.1, 0.1, 0.1, 0.1, 0.15, 0.25, 0.5, 1, 2],
+    # While the connection is down it asks the site again after each of these, the last repeated.
+    "UPLOADS_OUTAGE_RECHECK_DELAYS": [1, 2, 4, 8, 15],
+    # It neither starts a part on a signed URL nor resumes an upload that expires within this
+    # margin: the bytes in flight must not outlive their URL.
+    "UPLOADS_EXPIRY_MARGIN": 60,
     # The template the uploader demo page extends: a site gives its own layout.
     "UPLOADS_BASE_TEMPLATE": "uploads/base.html",
     # Origins whose browsers may PUT parts to the bucket (its CORS rules, set by s3_setup).

@@ -3,7 +3,8 @@
 // Through an outage of the connection a call waits, however long it lasts, and is sent again.
 import { Connection } from './connection.js'
 
-const RETRY_DELAYS = [500, 1000, 2000, 4000, 8000]
+// Known before the server's rules are: the call that asks for them needs them.
+export const RETRY_DELAYS = [500, 1000, 2000, 4000, 8000]
 
 export class ApiError extends Error {
   constructor(message, { status = 0, body = null } = {}) {
@@ -60,7 +61,8 @@ export class Api {
   }
 
   // `untilConnected: false` for a call that is only a hint (a progress report): it is dropped
-  // rather than kept waiting through an outage.
+  // rather than kept waiting through an outage. So is any call before the server's rules say
+  // how to wait one out.
   async request(method, path, { body, signal, retries = RETRY_DELAYS, untilConnected = true } = {}) {
     const url = this.base + path
     for (let attempt = 0; ; attempt++) {
@@ -79,7 +81,7 @@ export class Api {
           signal,
         })
       } catch (error) {
-        if (untilConnected && !signal?.aborted && error?.name !== 'AbortError' && await this.connection.isDown()) {
+        if (untilConnected && this.connection.recheckDelays.length && !signal?.aborted && error?.name !== 'AbortError' && await this.connection.isDown()) {
           await this.connection.untilBack(signal)
           attempt-- // an outage spends none of the retries
           continue

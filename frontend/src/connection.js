@@ -1,7 +1,6 @@
 // The person's connection. An outage lasts as long as it lasts, so nothing that waits for the
 // connection gives up: it waits for the browser's `online` event, and asks the site again at
 // growing intervals, since a link that fails beyond the first hop leaves the browser "online".
-const RECHECK_DELAYS = [1000, 2000, 4000, 8000, 15_000]
 
 export class Connection {
   constructor(probeUrl) {
@@ -9,6 +8,8 @@ export class Connection {
     this.outage = null // while one lasts: settles when the connection is back
     this.probing = null
     this.listeners = new Set()
+    // When to ask the site again, in ms: the server's timings, set once its rules are loaded.
+    this.recheckDelays = []
   }
 
   // `listener(true)` as an outage starts, `listener(false)` as it ends.
@@ -39,7 +40,8 @@ export class Connection {
 
   async #waitForReturn() {
     for (let attempt = 0; ; attempt++) {
-      await onlineOrAfter(RECHECK_DELAYS[Math.min(attempt, RECHECK_DELAYS.length - 1)])
+      const delays = this.recheckDelays
+      await onlineOrAfter(delays[Math.min(attempt, delays.length - 1)])
       if (navigator.onLine !== false && await this.#reachable()) return
     }
   }

@@ -5,12 +5,14 @@ import { hashPool, hexToBase64 } from './hashing.js'
 // Parts hashed and signed ahead of the part starting: enough that a part rarely waits for a
 // signing round trip, few enough that the URLs do not age and memory stays small.
 const AHEAD = 16
-const MAX_MARGIN_MS = 60_000
 
 export class UploadParts {
-  constructor({ api, upload, data, lookahead = AHEAD, maxBatch }) {
+  // `expiryMarginMs`: a URL is signed again when it would expire within this margin (the
+  // server's), or within a fifth of its life when URLs live shorter than five margins.
+  constructor({ api, upload, data, lookahead = AHEAD, maxBatch, expiryMarginMs }) {
     this.api = api
     this.batch = maxBatch
+    this.expiryMarginMs = expiryMarginMs
     this.upload = upload
     this.data = data
     this.lookahead = Math.max(lookahead, AHEAD)
@@ -67,7 +69,7 @@ export class UploadParts {
 
   #fresh(entry) {
     if (!entry) return false
-    const margin = Math.min(MAX_MARGIN_MS, entry.ttl / 5)
+    const margin = Math.min(this.expiryMarginMs, entry.ttl / 5)
     return entry.expiresAt - Date.now() > margin
   }
 

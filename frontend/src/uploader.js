@@ -8,27 +8,29 @@
 import AwsS3 from '@uppy/aws-s3'
 import Uppy from '@uppy/core'
 import Dashboard from '@uppy/dashboard'
-import { Api, ApiError, sleep } from './api.js'
+import { Api, ApiError, RETRY_DELAYS, sleep } from './api.js'
 import { UploadParts, measuredRoundTrip, throttledProgress, warmHashing } from './parts.js'
 
 const PARALLEL_PARTS = 6
-const PART_RETRY_DELAYS = [500, 1000, 2000, 4000, 8000]
 const MAX_URL_REFRESHES = 3
-const PROGRESS_REPORT_EVERY_MS = 15_000
-// The worker makes an upload ready a fraction of a second after completion whatever its size
-// (it reads only the object's first and last bytes; its SHA-256 comes later): ask often at
-// first, then less and less (a screenshot's renditions take longer).
-const POLL_DELAYS = [100, 100, 100, 100, 150, 250, 500, 1000, 2000]
 const PLACEHOLDER_ID = '00000000-0000-0000-0000-000000000000'
 
 let serverRules = null
 
 // The server's rules: each purpose's limits and words for each stage, which states are final,
-// parts per signing call. Every field on the page shares one answer; none is copied here.
+// parts per signing call, when to report, poll and retry. Every field on the page shares one
+// answer; none is copied here. The timings come in seconds and are kept in ms.
 function loadRules(api) {
-  serverRules ??= api.get('purposes/').then(({ data }) => ({
+  const ms = (seconds) => seconds * 1000
+  serverRules ??= api.get('purposes/', { untilConnected: false }).then(({ data }) => ({
     ...data,
     purposes: new Map(data.purposes.map((p) => [p.name, p])),
+    timings: {
+      progressReportMs: ms(data.timings.progress_report_interval),
+      statusPollMs: data.timings.status_poll_delays.map(ms),
+      outageRecheckMs: data.timings.outage_recheck_delays.map(ms),
+      expiryMarginMs: ms(data.timings.expiry_margin),
+    },
   }))
   return serverRules
 }
@@ -187,6 +189,7 @@ class FieldUploader {
     try {
       this.rules = await loadRules(this.api)
       this.purpose = this.rules.purposes.get(this.purposeName)
+      this.api.connection.recheckDelays = this.rules.timings.outageRecheckMs
     } catch (error) {
       this.#show('failed', `The uploader could not load its limits (${error.message}). Reload the page to try again.`)
       return
@@ -297,7 +300,7 @@ class FieldUploader {
   // Bytes sent, for the server's progress record: a few times a minute at most.
   #report(upload, bytes) {
     const now = Date.now()
-    if (now - (this.lastReport.get(upload.id) ?? 0) < PROGRESS_REPORT_EVERY_MS) return
+    if (now - (this.lastReport.get(upload.id) ?? 0) < this.rules.timings.progressReportMs) return
     this.lastReport.set(upload.id, now)
     this.api.post(`${upload.id}/progress/`, { bytes_uploaded: bytes, ...this.#counters(upload.id) }, { retries: [], untilConnected: false }).catch(() => {})
   }
@@ -321,9 +324,7 @@ class FieldUploader {
         const upload = await this.#serverUploadFor(file)
         this.uploads.set(file.id, upload)
         this.plans.set(file.data, upload)
-        if (!this.parts.has(upload.id)) {
-          this.parts.set(upload.id, new UploadParts({ api: this.api, upload, data: file.data, lookahead: PARALLEL_PARTS, maxBatch: this.rules.max_parts_per_signing }))
-        }
+        if (!this.parts.has(upload.id)) this.parts.set(upload.id, this.#partsOf(upload, file))
         // With an upload id and key in its state, the S3 plugin resumes: it lists the parts
         // already stored (our listParts keeps only the proven ones) and sends the others.
         this.uppy.setFileState(file.id, { s3Multipart: { uploadId: upload.id, key: upload.key } })
@@ -351,14 +352,16 @@ class FieldUploader {
       size: String(file.size),
     })
     const { data: candidates } = await this.api.get(`?${query}`)
+    // The newest upload of this very file, chosen by the Python client's rule too. One that
+    // expires within the margin is left alone.
     for (const candidate of candidates) {
-      if (Date.parse(candidate.expires_at) <= Date.now()) continue
+      if (Date.parse(candidate.expires_at) <= Date.now() + this.rules.timings.expiryMarginMs) continue
       const { data: detail } = await this.api.get(`${candidate.id}/`)
       // Same name and size prove nothing: resume only an upload holding a part whose content
       // is provably this file's. Another file of the same name and size starts afresh.
       const first = detail.uploaded_parts.find((part) => part.checksum_sha256)
       if (!first || detail.state !== 'uploading') continue
-      const parts = new UploadParts({ api: this.api, upload: detail, data: file.data, lookahead: PARALLEL_PARTS, maxBatch: this.rules.max_parts_per_signing })
+      const parts = this.#partsOf(detail, file)
       if ((await parts.provenParts([first])).size > 0) {
         parts.resumed = true
         this.parts.set(detail.id, parts)
@@ -374,6 +377,17 @@ class FieldUploader {
     })
     this.createdHere.add(data.id)
     return data
+  }
+
+  #partsOf(upload, file) {
+    return new UploadParts({
+      api: this.api,
+      upload,
+      data: file.data,
+      lookahead: PARALLEL_PARTS,
+      maxBatch: this.rules.max_parts_per_signing,
+      expiryMarginMs: this.rules.timings.expiryMarginMs,
+    })
   }
 
   #planFor(data) {
@@ -451,10 +465,10 @@ class FieldUploader {
           continue
         }
         const transient = status === 0 || status === 408 || status === 429 || status >= 500
-        if (transient && failures < PART_RETRY_DELAYS.length) {
+        if (transient && failures < RETRY_DELAYS.length) {
           parts.retried++
           const jitter = 0.75 + Math.random() / 2
-          await sleep(PART_RETRY_DELAYS[failures++] * jitter, signal)
+          await sleep(RETRY_DELAYS[failures++] * jitter, signal)
           continue
         }
         const why = status ? `storage answered ${status}` : 'the connection failed'
@@ -535,9 +549,10 @@ class FieldUploader {
 
   // Asks for the upload's progress until it ends, at growing intervals.
   async #follow(file, upload) {
+    const delays = this.rules.timings.statusPollMs
     let state = upload.state
     for (let poll = 0; !this.#ended(state); poll++) {
-      await sleep(POLL_DELAYS[Math.min(poll, POLL_DELAYS.length - 1)])
+      await sleep(delays[Math.min(poll, delays.length - 1)])
       const { data: progress } = await this.api.get(`${upload.id}/progress/`)
       state = progress.state
       const stage = this.#stageText(progress.stage)

@@ -11,6 +11,7 @@ Needs only ``requests`` and ``tqdm``: it imports nothing of Django or of the res
 so this folder can be published and run on any machine with Python.
 """
 
-from uploads.client.uploader import ApiError, PartError, S7Client, S7ClientError, UploadResult
+from uploads.client.errors import ApiError, PartError, S7ClientError
+from uploads.client.flow import S7Client, UploadResult
 
 __all__ = ["S7Client", "UploadResult", "S7ClientError", "ApiError", "PartError"]

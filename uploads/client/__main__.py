@@ -5,7 +5,8 @@ import json
 import os
 import sys
 
-from uploads.client.uploader import S7Client, S7ClientError
+from uploads.client.errors import S7ClientError
+from uploads.client.flow import S7Client
 
 # --- Command line -------------------------------------------------------------------------
 

@@ -43,3 +43,34 @@ def test_it_lists_the_purposes_limits(alice_api):
     assert purposes["screenshot"]["max_size"] == 20 * MiB
     assert ".png" in purposes["screenshot"]["extensions"]
     assert ".zip" in purposes["version_file"]["extensions"]
+
+
+def test_it_serves_the_clients_timings_from_the_settings(alice_api, settings):
+    timings = alice_api.get("/api/uploads/purposes/").json()["timings"]
+    assert timings == {
+        "progress_report_interval": 15,
+        "status_poll_delays": [0.1, 0.1, 0.1, 0.1, 0.15, 0.25, 0.5, 1, 2],
+        "outage_recheck_delays": [1, 2, 4, 8, 15],
+        "expiry_margin": 60,
+    }
+
+    settings.UPLOADS_PROGRESS_REPORT_INTERVAL = 30
+    settings.UPLOADS_STATUS_POLL_DELAYS = [0.5, 3]
+    timings = alice_api.get("/api/uploads/purposes/").json()["timings"]
+    assert timings["progress_report_interval"] == 30
+    assert timings["status_poll_delays"] == [0.5, 3]
+
+
+def test_the_schema_documents_the_clients_timings(alice_api):
+    schema = alice_api.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+    schemas = schema["components"]["schemas"]
+    rules = schemas["RulesOutput"]
+    assert "timings" in rules["required"]
+    timings = schemas[rules["properties"]["timings"]["allOf"][0]["$ref"].rsplit("/", 1)[1]]
+    assert set(timings["properties"]) == {
+        "progress_report_interval",
+        "status_poll_delays",
+        "outage_recheck_delays",
+        "expiry_margin",
+    }
+    assert all("Seconds" in field["description"] for field in timings["properties"].values())

@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from uploads.api.views import UploadPartsApi, well_formed_parts
+from uploads.api.signing import UploadPartsApi, well_formed_parts
 
 SHA = base64.b64encode(hashlib.sha256(b"part").digest()).decode()
 MD5 = base64.b64encode(hashlib.md5(b"part").digest()).decode()

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -163,6 +164,39 @@ def test_it_waits_out_an_outage_longer_than_its_retries_and_resends_only_the_par
 def test_it_sends_again_a_held_part_whose_content_is_not_the_files_any_more(
     live_server, celery_worker, token, tmp_path
 ):
+    path = random_file(tmp_path, 3 * PART + 10)
+
+    def stop_after_two(part_number):
+        if part_number == 2:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        S7Client(live_server.url, token, workers=1, progress=False).upload(
+            path, purpose="version_file", on_part_sent=stop_after_two
+        )
+    stale = Upload.objects.get()
+    # The same file but for other bytes in part 2: part 1 proves the upload is this file's, and
+    # S3's copy of part 2 may not be kept.
+    with open(path, "r+b") as f:
+        f.seek(PART)
+        f.write(b"changed")
+
+    result = S7Client(live_server.url, token, workers=2, progress=False).upload(
+        path, purpose="version_file"
+    )
+
+    # SeaweedFS lists a part sent twice twice, so the server cannot complete the resumed
+    # upload; the client then starts afresh. Either way part 2 is never taken from S3's copy.
+    assert 2 not in result.parts_skipped
+    assert result.state == "ready", result.error
+    assert wait_for_sha256(result.id).sha256 == sha256_hex(path)
+    stale.refresh_from_db()
+    assert str(stale.pk) == result.id or stale.state == "aborted"
+
+
+def test_another_file_of_the_same_name_and_size_starts_afresh(
+    live_server, celery_worker, token, tmp_path
+):
     path = random_file(tmp_path, 2 * PART + 10)
 
     def stop_after_first(part_number):
@@ -172,8 +206,9 @@ def test_it_sends_again_a_held_part_whose_content_is_not_the_files_any_more(
         S7Client(live_server.url, token, workers=1, progress=False).upload(
             path, purpose="version_file", on_part_sent=stop_after_first
         )
-    stale = Upload.objects.get()
-    # The same name and size, other bytes in part 1: S3's copy may not be kept.
+    other = Upload.objects.get()
+    # Same name and size, other bytes where S3 holds a part: nothing proves the open upload
+    # is this file's, so it is left as it is (as the browser leaves it).
     with open(path, "r+b") as f:
         f.write(b"changed")
 
@@ -181,13 +216,10 @@ def test_it_sends_again_a_held_part_whose_content_is_not_the_files_any_more(
         path, purpose="version_file"
     )
 
-    # SeaweedFS lists a part sent twice twice, so the server cannot complete the resumed
-    # upload; the client then starts afresh. Either way part 1 is never taken from S3's copy.
-    assert 1 not in result.parts_skipped
-    assert result.state == "ready", result.error
-    assert wait_for_sha256(result.id).sha256 == sha256_hex(path)
-    stale.refresh_from_db()
-    assert str(stale.pk) == result.id or stale.state == "aborted"
+    assert not result.resumed and result.id != str(other.pk)
+    assert result.parts_skipped == [] and result.state == "ready", result.error
+    other.refresh_from_db()
+    assert other.state == "uploading"
 
 
 def test_it_signs_again_parts_whose_urls_would_expire_before_they_are_sent(
@@ -203,6 +235,31 @@ def test_it_signs_again_parts_whose_urls_would_expire_before_they_are_sent(
 
     assert result.state == "ready", result.error
     assert result.sign_requests == 3
+
+
+def test_it_asks_whether_the_upload_is_ready_as_often_as_the_server_says(
+    live_server, celery_worker, token, tmp_path, settings, monkeypatch
+):
+    settings.UPLOADS_STATUS_POLL_DELAYS = [0.05, 0.07]
+    real_sleep = time.sleep
+    waits = []
+    caller = threading.current_thread()  # the one that follows the upload once it is sent
+
+    def recorded_sleep(seconds):
+        if threading.current_thread() is caller:
+            waits.append(seconds)
+        real_sleep(seconds)
+
+    monkeypatch.setattr(time, "sleep", recorded_sleep)
+    path = random_file(tmp_path, PART + 1)
+
+    result = S7Client(live_server.url, token, workers=1, progress=False).upload(
+        path, purpose="version_file"
+    )
+
+    # Completion answers while the upload is still completing: at least one wait.
+    assert result.state == "ready", result.error
+    assert waits[0] == 0.05 and set(waits[1:]) <= {0.07}
 
 
 def test_it_names_the_problem_when_the_token_is_wrong(live_server, tmp_path):
