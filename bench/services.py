@@ -45,6 +45,9 @@ def configure_environment(run_id: str, root: Path) -> dict:
         # Development mode for its local defaults, but without DEBUG, which would keep every SQL
         # query in memory.
         "DEBUG": "0",
+        # A run keeps what it uploaded (three 1 GiB files, then two of 4 GiB for time to ready):
+        # more than one user's 10 GB; the quota has tests of its own.
+        "UPLOADS_QUOTA_BYTES": str(1000**4),
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
