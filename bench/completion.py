@@ -142,7 +142,8 @@ def run(services, sizes, workdir):
         "see bench/completion.py for why not 10,000). The request lists the parts on S3 (one "
         "ListParts page per 1,000), checks them against the plan and the signed checksums, and "
         "hands the upload to the worker, which completes the object on S3, checks its size and "
-        "reads it back to verify its SHA-256 (most of the time until `ready`). Slope: "
+        "the composite SHA-256 of the signed parts, sniffs its type and makes it `ready`; the "
+        "whole file's SHA-256 is read back afterwards, in a task of its own. Slope: "
         f"{per_part['server'] * 1e6:,.0f} µs of web request per part."
     )
     return text, {"complete_request_s": many["server"], "complete_whole_s": many["whole"]}
