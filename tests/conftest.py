@@ -22,28 +22,6 @@ from tests.fixtures.environment import child_environment
 from uploads.tasknames import PROCESS_UPLOAD
 
 
-def pytest_collection_modifyitems(config, items):
-    """Spread the long tests over a parallel run's processes, each process starting with its
-    share. xdist's worksteal hands each process a contiguous slice of the collection and lets the
-    others steal from a slice's end only: long tests that fall into one slice run one after
-    another, and the whole run waits for them."""
-    processes = getattr(config, "workerinput", {}).get("workercount")
-    if not processes:
-        return
-    long = [item for item in items if item.get_closest_marker("long")]
-    rest = [item for item in items if not item.get_closest_marker("long")]
-    shares = [long[k::processes] for k in range(processes)]
-    remaining = len(items)
-    ordered = []
-    for k, share in enumerate(shares):
-        size = remaining // (processes - k)  # the slice xdist gives the k-th process
-        remaining -= size
-        filler = max(0, size - len(share))
-        ordered += share + rest[:filler]
-        rest = rest[filler:]
-    items[:] = ordered + rest
-
-
 @pytest.fixture(scope="session", autouse=True)
 def local_s3(tmp_path_factory):
     server = LocalS3(

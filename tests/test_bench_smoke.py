@@ -17,7 +17,6 @@ UNGROUPED = tuple(sorted(set(TITLES) - {n for group in GROUPS for n in group}))
 GROUPS += [UNGROUPED] if UNGROUPED else []
 
 
-@pytest.mark.long
 @pytest.mark.parametrize("numbers", GROUPS, ids=lambda group: ",".join(map(str, group)))
 def test_every_benchmark_runs_and_writes_its_table(tmp_path, numbers):
     results = tmp_path / "results.md"

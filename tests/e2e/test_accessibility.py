@@ -14,7 +14,7 @@ from tests.fixtures.browser import launch_chromium, session_cookie
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-pytestmark = [pytest.mark.browser, pytest.mark.long, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 # The one page every visitor may meet that is not found: its 404 page must pass too.
