@@ -91,9 +91,10 @@ def make_renditions_in_child(
         if status != 0:
             raise ValueError(status)
         return _result(answer)
-    except (ValueError, KeyError, TypeError):
-        # Killed (the kernel's OOM killer, a crash in a C decoder) or an error before it could
-        # answer: the image is not processed, and the worker carries on.
+    except (ValueError, KeyError, TypeError, struct.error):
+        # Killed (the kernel's OOM killer, a crash in a C decoder), an error before it could
+        # answer, or an answer that does not parse (a decoder the image took over may write
+        # anything): the image is not processed, and the worker carries on.
         logger.warning("image decoder ended with status %s without an answer", status)
         raise ImageRejected(_STOPPED, code="damaged") from None
 

@@ -124,6 +124,19 @@ def test_the_next_image_after_a_lost_decoder_is_processed():
     assert again == first
 
 
+@pytest.mark.parametrize("answer", [b"\x00\x00\x01", b"\x00" * 8, b"\x00" * 7 + b"\x05{}"])
+def test_an_answer_that_does_not_parse_fails_the_image_with_a_sentence(monkeypatch, answer):
+    # A real decoder always frames its answer; one that an image took over might not. The
+    # exchange is replaced here because no real decoder can be made to write these bytes.
+    monkeypatch.setattr("uploads.worker.image_child._exchange", lambda *_: (0, answer))
+
+    with pytest.raises(ImageRejected) as caught:
+        make_renditions_in_child(b"\xff\xd8\xff", RENDITIONS, DEFAULT_LIMITS, address_space=0)
+
+    assert caught.value.code == "damaged"
+    assert "its decoder stopped without an answer" in str(caught.value)
+
+
 def _children_of(pid: int, marker: str) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
