@@ -25,6 +25,8 @@ class Sizes:
     uploaders: int  # benchmark 4: users (each with an open upload) the load is spread over
     rounds: int
     load_seconds: int  # benchmark 4: how long each rate of the open loop runs
+    load_rates: int  # benchmark 4: how many of the open loop's rates, at most
+    load_settle_seconds: int  # benchmark 4: the pause after the overloaded rate
     complete_parts: int  # benchmark 5
     complete_baseline_parts: int
     tiny_parts: int  # benchmark 5: a real request over this many 1 KiB parts
@@ -58,8 +60,9 @@ class Sizes:
     @classmethod
     def from_env(cls, smoke: bool) -> Sizes:
         defaults = (
-            dict(file_mib=20, repeat=1, sign_urls=50, uploaders=4, rounds=1, load_seconds=1, complete_parts=6,
-                 complete_baseline_parts=2, tiny_parts=20, image_megapixels=1, image_repeat=1,
+            dict(file_mib=20, repeat=1, sign_urls=50, uploaders=4, rounds=1, load_seconds=1,
+                 load_rates=2, load_settle_seconds=0, complete_parts=6, complete_baseline_parts=2,
+                 tiny_parts=20, image_megapixels=1, image_repeat=1,
                  page_downloads=10_000, page_rounds=1, page_requests=3,
                  analytics_items=20, analytics_downloads=5000, analytics_uploads=500,
                  analytics_stress_uploads=1000, analytics_repeat=1,
@@ -71,7 +74,7 @@ class Sizes:
                  link_file_mib=2, link_slow_file_mib=1, link_repeat=1, link_count=1)
             if smoke
             else dict(file_mib=1024, repeat=3, sign_urls=5000, uploaders=32, rounds=15, load_seconds=4,
-                      complete_parts=1000, complete_baseline_parts=100, tiny_parts=10_000, image_megapixels=24,
+                      load_rates=99, load_settle_seconds=5, complete_parts=1000, complete_baseline_parts=100, tiny_parts=10_000, image_megapixels=24,
                       image_repeat=3, page_downloads=1_000_000, page_rounds=5, page_requests=20,
                       analytics_items=600, analytics_downloads=12_000_000,
                       analytics_uploads=20_000, analytics_stress_uploads=100_000,

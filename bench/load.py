@@ -142,7 +142,6 @@ def _simulate(url: str, tokens: list[str], rounds: int, kind: str):
 # until the answers take longer than GENERATOR_THREADS / rate.
 GENERATOR_THREADS = 64
 P99_LIMIT_MS = 100
-SETTLE_SECONDS = 5
 RATES = (25, 50, 100, 150, 200, 250, 300, 400, 500, 600)
 
 
@@ -252,7 +251,7 @@ def run(services, sizes, workdir):
         # Every generator thread opens its connection, every gunicorn thread serves a signing.
         _open_loop(generator, url, targets, RATES[0], 2 * GENERATOR_THREADS / RATES[0])
         steps, best = [], None
-        for rate in RATES:
+        for rate in RATES[: sizes.load_rates]:
             step = _open_loop(generator, url, targets, rate, sizes.load_seconds)
             steps.append(step)
             if step["p99"] >= P99_LIMIT_MS or step["errors"]:
@@ -260,7 +259,7 @@ def run(services, sizes, workdir):
             best = step
         # Half the rate on a machine that has settled after the overloaded step, as it would be
         # on a day that never saw it.
-        time.sleep(SETTLE_SECONDS)
+        time.sleep(sizes.load_settle_seconds)
         half = (
             _open_loop(generator, url, targets, best["rate"] / 2, sizes.load_seconds)
             if best
