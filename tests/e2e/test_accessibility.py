@@ -48,6 +48,8 @@ def pages():
     return {None: anyone, DEMO_USERNAME: owner, REVIEWER_USERNAME: reviewer}
 
 
+UPLOADERS_DRAWN = "!document.querySelector('.s7-uploader[data-s7-state=\"loading\"]')"
+
 FORMS_WITH_ERRORS = {
     None: "/signup/",
     DEMO_USERNAME: "/items/new",
@@ -71,7 +73,9 @@ def test_no_page_has_a_wcag_2_1_aa_violation(demo_site, django_user_model):
                     context.add_cookies([session_cookie(user, demo_site)])
                 page = context.new_page()
                 for path in paths:
-                    response = page.goto(demo_site.url + path, wait_until="networkidle")
+                    response = page.goto(demo_site.url + path)
+                    # An uploader draws itself once the server's rules arrive.
+                    page.wait_for_function(UPLOADERS_DRAWN)
                     expected = 404 if path == MISSING_PAGE else 200
                     assert response.status == expected, (path, response.status)
                     visited += 1
