@@ -22,6 +22,33 @@ from tests.fixtures.environment import child_environment
 from uploads.tasknames import PROCESS_UPLOAD
 
 
+def pytest_collection_modifyitems(config, items):
+    """Long tests start first, spread over a parallel run's processes: the longest first, each
+    to the process whose share is shortest so far. xdist's worksteal hands each process a
+    contiguous slice of the collection and lets the others steal only from a slice's end, so
+    long tests that fall into one slice would run one after another while the run waits."""
+    processes = getattr(config, "workerinput", {}).get("workercount")
+    if not processes:
+        return
+
+    def seconds(item):
+        marker = item.get_closest_marker("long")
+        return marker.args[0] if marker else 0
+
+    shares = [[] for _ in range(processes)]
+    for item in sorted(filter(seconds, items), key=seconds, reverse=True):
+        min(shares, key=lambda share: sum(map(seconds, share))).append(item)
+    rest = [item for item in items if not seconds(item)]
+    ordered, remaining = [], len(items)
+    for k, share in enumerate(shares):
+        size = remaining // (processes - k)  # the slice xdist hands the k-th process
+        remaining -= size
+        filler = max(0, size - len(share))
+        ordered += share + rest[:filler]
+        rest = rest[filler:]
+    items[:] = ordered + rest
+
+
 @pytest.fixture(scope="session", autouse=True)
 def local_s3(tmp_path_factory):
     server = LocalS3(

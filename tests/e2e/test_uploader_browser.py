@@ -244,6 +244,7 @@ def test_a_part_whose_first_attempt_fails_is_sent_again_and_nothing_else_is(page
     assert (upload.parts_retried, upload.resumed) == (1, False)
 
 
+@pytest.mark.long(35)
 def test_an_outage_longer_than_any_retry_heals_by_itself_resending_only_the_parts_in_flight(
     page, tmp_path
 ):
