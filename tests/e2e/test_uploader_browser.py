@@ -403,7 +403,10 @@ def test_an_expired_part_url_is_replaced_without_the_user_seeing_an_error(page, 
 
     upload = Upload.objects.get(owner__username="alice")
     assert wait_for_sha256(upload.pk).sha256 == hashlib.sha256(data).hexdigest()
-    assert [status for number, status in page.part_statuses if number == 2] == [403, 200]
+    # The held URL is refused, and a fresh one takes the part. On a loaded machine a fresh URL
+    # of 3 s may expire too before its request goes out: then it is replaced again.
+    statuses = [status for number, status in page.part_statuses if number == 2]
+    assert statuses[0] == 403 and statuses[-1] == 200 and set(statuses[1:-1]) <= {403}, statuses
     assert "failed" not in page.evaluate("window.s7States")
 
 
