@@ -60,7 +60,7 @@ class Sizes:
     @classmethod
     def from_env(cls, smoke: bool) -> Sizes:
         defaults = (
-            dict(file_mib=20, repeat=1, sign_urls=50, uploaders=4, rounds=1, load_seconds=1,
+            dict(file_mib=10, repeat=1, sign_urls=50, uploaders=4, rounds=1, load_seconds=1,
                  load_rates=2, load_settle_seconds=0, complete_parts=6, complete_baseline_parts=2,
                  tiny_parts=20, image_megapixels=1, image_repeat=1,
                  page_downloads=10_000, page_rounds=1, page_requests=3,
