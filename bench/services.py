@@ -36,7 +36,6 @@ def configure_environment(run_id: str, root: Path) -> dict:
         "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
         "CACHE_KEY_PREFIX": f"s7bench{run_id}",
         "CELERY_QUEUE": f"s7bench{run_id}",
-        "AWS_S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
         "AWS_S3_ADDRESSING_STYLE": "path",
         "AWS_STORAGE_BUCKET_NAME": "s7-bench",
         "S7_VAR_DIR": str(root / "var"),
@@ -204,10 +203,13 @@ class Services:
             data_dir=self.root / "seaweedfs",
             access_key=os.environ.get("AWS_ACCESS_KEY_ID", "s7local"),
             secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "s7localsecret"),
-            s3_port=int(self.env["AWS_S3_ENDPOINT_URL"].rsplit(":", 1)[1]),
+            s3_port=0,
             spread_ports=True,
         )
         self.s3_process = self.s3.start()
+        # The port SeaweedFS got: this process's and every service's started from here on.
+        self.env["AWS_S3_ENDPOINT_URL"] = self.s3.endpoint_url
+        os.environ["AWS_S3_ENDPOINT_URL"] = settings.AWS_S3_ENDPOINT_URL = self.s3.endpoint_url
         call_command("s3_setup", wait=30, stdout=open(os.devnull, "w"))
         self.worker = self._start_worker()
         self.web = self.start_web()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -41,7 +42,7 @@ class LocalS3:
     data_dir: Path
     access_key: str
     secret_key: str
-    s3_port: int = LOCAL_S3_PORT
+    s3_port: int = LOCAL_S3_PORT  # 0 picks a free one
     # Other components' ports; 0 picks free ones, so several servers can run side by side.
     spread_ports: bool = False
     allowed_origins: str = "*"
@@ -85,34 +86,89 @@ class LocalS3:
                 args.append(f"-{component}.port.grpc={free_port()}")
         return args
 
-    def start(self, *, log_path: Path | None = None) -> subprocess.Popen:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        log = open(log_path or self.data_dir / "weed.log", "ab")
-        process = subprocess.Popen(
-            self.command(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env={**os.environ, "GOMAXPROCS": os.environ.get("GOMAXPROCS", "2")},
-        )
-        self.wait_until_ready(process)
-        return process
+    def start(self, *, log_path: Path | None = None, attempts: int = 5) -> subprocess.Popen:
+        """Start SeaweedFS and wait until it, not another server, answers on the S3 port.
 
-    def wait_until_ready(
-        self, process: subprocess.Popen | None = None, timeout: float = 30
-    ) -> None:
+        A port picked here (the components' with ``spread_ports``, the S3 port when it is 0)
+        can be taken by another process between the pick and SeaweedFS binding it, as parallel
+        test runs starting their servers at once do: SeaweedFS then exits, or another server
+        answers on the port, and the start is tried again on ports picked afresh.
+        """
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log_path = log_path or self.data_dir / "weed.log"
+        pick_s3_port = self.s3_port == 0
+        for attempt in range(1, attempts + 1):
+            if pick_s3_port:
+                self.s3_port = free_port()
+            with open(log_path, "ab") as log:
+                process = subprocess.Popen(
+                    self.command(),
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    env={**os.environ, "GOMAXPROCS": os.environ.get("GOMAXPROCS", "2")},
+                )
+            try:
+                self.wait_until_ready(process)
+                return process
+            except PortTaken:
+                _stop(process)
+                if attempt == attempts or not (self.spread_ports or pick_s3_port):
+                    raise
+        raise AssertionError("unreachable")
+
+    def wait_until_ready(self, process: subprocess.Popen, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if process is not None and process.poll() is not None:
-                raise RuntimeError(f"SeaweedFS exited with {process.returncode}; see its log")
+            if process.poll() is not None:
+                raise PortTaken(f"SeaweedFS exited with {process.returncode}; see its log")
             try:
                 with urlopen(f"{self.endpoint_url}/healthz", timeout=1):
-                    return
+                    answered = True
             except URLError as exc:
-                # Any HTTP answer (even 4xx) means the S3 gateway is listening.
-                if hasattr(exc, "code"):
-                    return
+                # Any HTTP answer (even 4xx) means an S3 gateway is listening.
+                answered = hasattr(exc, "code")
             except OSError:
-                pass
+                answered = False
+            if answered:
+                if _listening_elsewhere(process.pid, self.s3_port):
+                    raise PortTaken(f"another process answers on {self.endpoint_url}")
+                return
             time.sleep(0.2)
         raise RuntimeError(f"SeaweedFS did not answer on {self.endpoint_url} within {timeout} s")
+
+
+class PortTaken(RuntimeError):
+    """SeaweedFS could not have its ports: it exited, or another server holds its S3 port."""
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+
+
+def _listening_elsewhere(pid: int, port: int) -> bool:
+    """Whether the socket listening on ``port`` belongs to a process other than ``pid``
+    (Linux's /proc; elsewhere nothing tells, and it is taken to be the server's own)."""
+    listening = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            return False
+        for row in rows:
+            fields = row.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                listening.add(f"socket:[{fields[9]}]")
+    try:
+        descriptors = os.listdir(f"/proc/{pid}/fd")
+    except OSError:
+        return False
+    for descriptor in descriptors:
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{descriptor}") in listening:
+                return False
+        except OSError:
+            continue
+    return bool(listening)

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from devtools.seaweedfs import LocalS3, free_port
+from devtools.seaweedfs import LocalS3
 from tests.fixtures import ROOT
 from tests.fixtures.discord import StandInDiscord
 from tests.fixtures.environment import child_environment
@@ -55,7 +55,7 @@ def local_s3(tmp_path_factory):
         data_dir=tmp_path_factory.mktemp("seaweedfs"),
         access_key=settings.AWS_ACCESS_KEY_ID,
         secret_key=settings.AWS_SECRET_ACCESS_KEY,
-        s3_port=free_port(),
+        s3_port=0,
         spread_ports=True,
     )
     process = server.start()

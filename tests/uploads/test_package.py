@@ -257,7 +257,7 @@ def test_the_wheel_installed_in_a_fresh_virtualenv_serves_a_project_that_is_not_
             data_dir=tmp_path / "seaweedfs",
             access_key="shop",
             secret_key="shop-secret",
-            s3_port=free_port(),
+            s3_port=0,
             spread_ports=True,
         )
         services.callback(stop, s3.start())
