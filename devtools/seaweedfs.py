@@ -97,7 +97,8 @@ class LocalS3:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log_path = log_path or self.data_dir / "weed.log"
         pick_s3_port = self.s3_port == 0
-        for attempt in range(1, attempts + 1):
+        attempts_left = attempts
+        while True:
             if pick_s3_port:
                 self.s3_port = free_port()
             with open(log_path, "ab") as log:
@@ -113,9 +114,9 @@ class LocalS3:
                 return process
             except PortTaken:
                 _stop(process)
-                if attempt == attempts or not (self.spread_ports or pick_s3_port):
+                attempts_left -= 1
+                if not attempts_left or not (self.spread_ports or pick_s3_port):
                     raise
-        raise AssertionError("unreachable")
 
     def wait_until_ready(self, process: subprocess.Popen, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
