@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from devtools.seaweedfs import LocalS3, free_port
+from devtools.seaweedfs import LocalS3, discard, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PG = "postgres://postgres@127.0.0.1:5432"
@@ -242,11 +242,7 @@ class Services:
         for process in reversed(self.processes):
             process.stop()
         if self.s3 is not None:
-            os.killpg(self.s3_process.pid, signal.SIGTERM)
-            try:
-                self.s3_process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.s3_process.pid, signal.SIGKILL)
+            discard(self.s3_process)
         if self.database_created:
             from django.db import connections
 

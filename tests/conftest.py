@@ -15,7 +15,7 @@ from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from devtools.seaweedfs import LocalS3
+from devtools.seaweedfs import LocalS3, discard
 from tests.fixtures import ROOT
 from tests.fixtures.discord import StandInDiscord
 from tests.fixtures.environment import child_environment
@@ -63,11 +63,7 @@ def local_s3(tmp_path_factory):
     settings.AWS_S3_ADDRESSING_STYLE = "path"
     call_command("s3_setup", wait=30, stdout=open(os.devnull, "w"))
     yield server
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+    discard(process)
 
 
 @pytest.fixture(scope="session", autouse=True)

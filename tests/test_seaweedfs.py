@@ -50,7 +50,7 @@ def test_a_picked_s3_port_another_server_holds_is_picked_again(taken_port, tmp_p
             urlopen(f"{server.endpoint_url}/", timeout=5)
         assert getattr(answer.value, "code", None) == 403
     finally:
-        seaweedfs._stop(process)
+        seaweedfs.discard(process)
 
 
 def test_a_port_the_caller_chose_is_not_changed_and_its_loss_is_said(taken_port, tmp_path):

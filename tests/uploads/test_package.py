@@ -22,7 +22,7 @@ import psycopg
 import pytest
 import requests
 
-from devtools.seaweedfs import LocalS3, free_port
+from devtools.seaweedfs import LocalS3, discard, free_port
 from tests.fixtures import ROOT
 
 UV = str(Path(sys.executable).parent / "uv")
@@ -260,7 +260,7 @@ def test_the_wheel_installed_in_a_fresh_virtualenv_serves_a_project_that_is_not_
             s3_port=0,
             spread_ports=True,
         )
-        services.callback(stop, s3.start())
+        services.callback(discard, s3.start())
         # Nothing of this repository's environment reaches the project: only these.
         environment = {
             "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
