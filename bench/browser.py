@@ -231,8 +231,9 @@ def run(services: Services, sizes, workdir: Path) -> tuple[str, dict]:
         try:
             cookie = _session_cookie(user, web_url)
             # A first run of each page warms gunicorn's workers, the browser and its caches.
-            _s7_page_run(browser, web_url, cookie, warm, user)
-            _stock_page_run(browser, web_url, cookie, warm, part_size)
+            for _ in range(sizes.warm_up):
+                _s7_page_run(browser, web_url, cookie, warm, user)
+                _stock_page_run(browser, web_url, cookie, warm, part_size)
             for _ in range(sizes.repeat if not os.environ.get("BENCH_LINKS_ONLY") else 0):
                 s7_runs.append(_s7_page_run(browser, web_url, cookie, file, user))
                 stock_runs.append(_stock_page_run(browser, web_url, cookie, file, part_size))
@@ -543,8 +544,9 @@ def _shaped_link_runs(playwright, web_url, user, sizes, workdir: Path) -> tuple[
             )
             try:
                 cookie = _session_cookie(user, web_url)
-                _s7_page_run(browser, web_url, cookie, warm, user)
-                _stock_page_run(browser, web_url, cookie, warm, part_size)
+                for _ in range(sizes.warm_up):
+                    _s7_page_run(browser, web_url, cookie, warm, user)
+                    _stock_page_run(browser, web_url, cookie, warm, part_size)
                 for _ in range(sizes.link_repeat):
                     s7_runs.append(_s7_page_run(browser, web_url, cookie, file, user))
                     stock_runs.append(_stock_page_run(browser, web_url, cookie, file, part_size))

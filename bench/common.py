@@ -56,6 +56,7 @@ class Sizes:
     link_slow_file_mib: int  # the home line's file
     link_repeat: int
     link_count: int  # how many of benchmark 11's links, in order
+    warm_up: int  # 1: the heavy paths (uploads, page runs) run once unmeasured before the runs
 
     @classmethod
     def from_env(cls, smoke: bool) -> Sizes:
@@ -71,7 +72,7 @@ class Sizes:
                  text_length=2000, text_repeat=1, text_requests=2,
                  import_files=12, import_day_files=4,
                  apilists_downloads=2000, apilists_rounds=1, apilists_requests=2,
-                 link_file_mib=2, link_slow_file_mib=1, link_repeat=1, link_count=1)
+                 link_file_mib=2, link_slow_file_mib=1, link_repeat=1, link_count=1, warm_up=0)
             if smoke
             else dict(file_mib=1024, repeat=3, sign_urls=5000, uploaders=32, rounds=15, load_seconds=4,
                       load_rates=99, load_settle_seconds=5, complete_parts=1000, complete_baseline_parts=100, tiny_parts=10_000, image_megapixels=24,
@@ -83,7 +84,7 @@ class Sizes:
                       text_length=0, text_repeat=5, text_requests=20,
                       import_files=2000, import_day_files=60,
                       apilists_downloads=12_000_000, apilists_rounds=3, apilists_requests=5,
-                      link_file_mib=1024, link_slow_file_mib=64, link_repeat=2, link_count=3)
+                      link_file_mib=1024, link_slow_file_mib=64, link_repeat=2, link_count=3, warm_up=1)
         )  # fmt: skip
         return cls(
             **{name: _env_int(f"BENCH_{name.upper()}", value) for name, value in defaults.items()}

@@ -89,13 +89,15 @@ def run(services: Services, sizes, workdir: Path) -> tuple[str, dict]:
     # One of each, the worker with its own beat (the Procfile's worker line).
     services.worker.stop()
     first = services.start_worker(name="scale-one", beat=True)
-    _round([services.web], [first], tokens, file, min(4, sizes.scale_uploads))  # warm-up
+    for _ in range(sizes.warm_up):
+        _round([services.web], [first], tokens, file, min(4, sizes.scale_uploads))
     alone = _round([services.web], [first], tokens, file, sizes.scale_uploads)
     # Two of each: a second web process and a second worker, again with its own beat.
     second_web = services.start_web()
     second = services.start_worker(name="scale-two", beat=True)
     webs = [services.web, second_web]
-    _round(webs, [first, second], tokens, file, min(4, sizes.scale_uploads))  # warm-up
+    for _ in range(sizes.warm_up):
+        _round(webs, [first, second], tokens, file, min(4, sizes.scale_uploads))
     both = _round(webs, [first, second], tokens, file, sizes.scale_uploads)
 
     total = sizes.scale_uploads * sizes.scale_file_mib

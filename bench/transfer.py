@@ -221,15 +221,16 @@ def run(services: Services, sizes, workdir) -> tuple[str, str, dict]:
     # Concurrent warm-ups, so that every gunicorn worker (not only the first to accept) has
     # served each kind of request before anything is measured.
     with ThreadPoolExecutor(4) as pool:
-        for _ in range(2):
+        for _ in range(2 * sizes.warm_up):
             list(
                 pool.map(
                     lambda _: _s7_upload(services, client_for(services, token), warm), range(4)
                 )
             )
             list(pool.map(lambda _: _old_way_upload(services, warm), range(4)))
-    _transfer_manager_upload(warm)
-    _transfer_manager_upload(warm, checksum="SHA256")
+    for _ in range(sizes.warm_up):
+        _transfer_manager_upload(warm)
+        _transfer_manager_upload(warm, checksum="SHA256")
 
     s7_runs, tm_runs, sha_runs, old_runs = [], [], [], []
     for _ in range(sizes.repeat):
