@@ -37,3 +37,7 @@ from s7.settings import *  # noqa: E402,F401,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}  # noqa: F405
+
+# Emptied between transactional tests by DELETE, not TRUNCATE (tests/postgres/base.py).
+if DATABASES["default"]["ENGINE"] == "s7.postgres":  # noqa: F405
+    DATABASES["default"]["ENGINE"] = "tests.postgres"  # noqa: F405
