@@ -20,7 +20,7 @@ UNGROUPED = tuple(sorted(set(TITLES) - RUN_BY_OTHER_TESTS - {n for group in GROU
 GROUPS += [UNGROUPED] if UNGROUPED else []
 
 
-@pytest.mark.long(90)
+@pytest.mark.long(45)
 @pytest.mark.parametrize("numbers", GROUPS, ids=lambda group: ",".join(map(str, group)))
 def test_every_benchmark_runs_and_writes_its_table(tmp_path, numbers):
     results = tmp_path / "results.md"

@@ -91,7 +91,7 @@ def port_is_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.mark.long(35)
+@pytest.mark.long(16)
 @pytest.mark.parametrize("piped", [False, True], ids=["plain", "piped-to-tee"])
 def test_ctrl_c_stops_make_run_and_leaves_no_process_behind(piped, tmp_path):
     web_port, s3_port = free_port(), free_port()

@@ -57,7 +57,7 @@ FORMS_WITH_ERRORS = {
 }
 
 
-@pytest.mark.long(50)
+@pytest.mark.long(18)
 def test_no_page_has_a_wcag_2_1_aa_violation(demo_site, django_user_model):
     # A draft, so the owner's pages show an item still missing a version.
     services.item_save(item=Item(owner=Item.objects.first().owner, name="Draft"), tag_names=[])

@@ -13,7 +13,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from tests.fixtures import ROOT
 from tests.fixtures.site import make_item
 
-pytestmark = [pytest.mark.long(55), pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.long(50), pytest.mark.django_db(transaction=True)]
 
 # Enough examples per operation to reach every documented status, few enough to stay within a
 # minute or so on two shared cores.

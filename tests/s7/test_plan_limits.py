@@ -21,7 +21,7 @@ from tests.fixtures.environment import child_environment
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.mark.long(55)
+@pytest.mark.long(32)
 def test_two_web_dynos_and_a_worker_under_load_stay_within_the_plans_connections(tmp_path):
     # Benchmark 16's comparison, whole (the benchmarks' smoke run leaves it to this test): the
     # baseline's deployment runs too, and only S7's must stay within the plans.

@@ -219,7 +219,7 @@ def shop_database():
         db.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.mark.long(35)
+@pytest.mark.long(10)
 def test_the_wheel_installed_in_a_fresh_virtualenv_serves_a_project_that_is_not_s7(
     tmp_path, shop_database
 ):
